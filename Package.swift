@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "v6cni",
+    products: [
+        .executable(name: "host-local6", targets: ["host-local6"]),
+        .executable(name: "bridge6", targets: ["bridge6"]),
+        .executable(name: "ptp6", targets: ["ptp6"]),
+    ],
+    targets: [
+        // C shims: setns/unshare declarations and kernel UAPI constants Swift can't see.
+        .target(name: "CLinux"),
+        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+
+        .target(name: "IPAddressing"),
+        .target(name: "CNI", dependencies: ["IPAddressing"]),
+        .target(name: "Spawn"),
+        .target(name: "IPAM", dependencies: ["CNI", "IPAddressing", "Spawn"]),
+        .target(name: "Netlink", dependencies: ["CNetlink", "CLinux", "IPAddressing"]),
+        .target(name: "Firewall", dependencies: ["IPAddressing", "Spawn"]),
+
+        .executableTarget(name: "host-local6", dependencies: ["CNI", "IPAM"]),
+        .executableTarget(name: "bridge6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall"]),
+        .executableTarget(name: "ptp6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall"]),
+
+        .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
+        .testTarget(name: "CNITests", dependencies: ["CNI"]),
+        .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CLinux"]),
+        .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Spawn"]),
+        .testTarget(name: "PluginTests", dependencies: ["IPAddressing"]),
+    ]
+)

@@ -1,0 +1,139 @@
+/// A 128-bit IPv6 address, stored as one big-endian integer so arithmetic is plain integer arithmetic.
+public struct IPv6Address: Hashable, Comparable, Sendable {
+    public var value: UInt128
+
+    public init(_ value: UInt128) { self.value = value }
+
+    /// 16 bytes in network order.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 16 else { return nil }
+        var v: UInt128 = 0
+        for b in bytes { v = (v << 8) | UInt128(b) }
+        value = v
+    }
+
+    public var bytes: [UInt8] {
+        (0..<16).map { UInt8(truncatingIfNeeded: value >> (8 * (15 - $0))) }
+    }
+
+    /// The eight 16-bit groups, most significant first.
+    public var groups: [UInt16] {
+        (0..<8).map { UInt16(truncatingIfNeeded: value >> (16 * (7 - $0))) }
+    }
+
+    public static func < (a: Self, b: Self) -> Bool { a.value < b.value }
+
+    public static let unspecified = IPv6Address(0)
+    public static let loopback = IPv6Address(1)
+
+    /// Parses every RFC 4291 text form: full, `::`-compressed, and with a trailing dotted IPv4.
+    /// A zone (`%eth0`) is not an address and is refused.
+    public init?(_ text: some StringProtocol) {
+        let s = Array(text.utf8)
+        guard s.count >= 2, s.count <= 45 else { return nil }
+        var groups: [UInt16] = []
+        var gapAt: Int? = nil
+        var i = 0
+        if s.starts(with: [UInt8(ascii: ":"), UInt8(ascii: ":")]) {
+            gapAt = 0
+            i = 2
+            if i == s.count { self.init(0); return }
+        } else if s[0] == UInt8(ascii: ":") {
+            return nil
+        }
+        while i < s.count {
+            // Find the end of this field.
+            var j = i
+            while j < s.count, s[j] != UInt8(ascii: ":") { j += 1 }
+            let field = s[i..<j]
+            if field.isEmpty { return nil }
+            if field.contains(UInt8(ascii: ".")) {
+                // Embedded IPv4 must be the last field.
+                guard j == s.count, let v4 = IPv4Address(String(decoding: field, as: UTF8.self)) else { return nil }
+                groups.append(UInt16(truncatingIfNeeded: v4.value >> 16))
+                groups.append(UInt16(truncatingIfNeeded: v4.value))
+                i = j
+                break
+            }
+            guard field.count <= 4 else { return nil }
+            var g: UInt16 = 0
+            for c in field {
+                guard let d = hexValue(c) else { return nil }
+                g = g << 4 | UInt16(d)
+            }
+            groups.append(g)
+            if j == s.count { i = j; break }
+            // j is at ':'
+            if j + 1 < s.count, s[j + 1] == UInt8(ascii: ":") {
+                guard gapAt == nil else { return nil }
+                gapAt = groups.count
+                i = j + 2
+            } else {
+                guard j + 1 < s.count else { return nil }  // trailing single ':'
+                i = j + 1
+            }
+        }
+        if let gap = gapAt {
+            guard groups.count <= 7 else { return nil }
+            groups.insert(contentsOf: Array(repeating: 0, count: 8 - groups.count), at: gap)
+        }
+        guard groups.count == 8 else { return nil }
+        var v: UInt128 = 0
+        for g in groups { v = v << 16 | UInt128(g) }
+        self.init(v)
+    }
+}
+
+@inline(__always)
+func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+}
+
+extension IPv6Address: CustomStringConvertible {
+    /// RFC 5952 text: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`
+    /// (the first on a tie), IPv4-mapped addresses with a dotted tail.
+    public var description: String {
+        let g = groups
+        if value >> 32 == 0xffff {
+            return "::ffff:" + IPv4Address(UInt32(truncatingIfNeeded: value)).description
+        }
+        var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
+        for (i, x) in g.enumerated() {
+            if x == 0 {
+                if curStart < 0 { curStart = i; curLen = 0 }
+                curLen += 1
+                if curLen > bestLen { bestStart = curStart; bestLen = curLen }
+            } else {
+                curStart = -1
+            }
+        }
+        if bestLen < 2 { bestStart = -1 }
+        var out = ""
+        var i = 0
+        while i < 8 {
+            if i == bestStart {
+                out += "::"
+                i += bestLen
+                continue
+            }
+            if !out.isEmpty, !out.hasSuffix(":") { out += ":" }
+            out += String(g[i], radix: 16)
+            i += 1
+        }
+        return out
+    }
+}
+
+extension IPv6Address {
+    public var isULA: Bool { value >> 121 == 0x7e }                 // fc00::/7
+    public var isGlobalUnicast: Bool { value >> 125 == 1 }         // 2000::/3
+    public var isLinkLocal: Bool { value >> 118 == 0x3fa }         // fe80::/10
+    public var isMulticast: Bool { value >> 120 == 0xff }          // ff00::/8
+    public var isLoopback: Bool { value == 1 }
+    public var isUnspecified: Bool { value == 0 }
+}
