@@ -1,1 +1,4 @@
-print("todo")
+import CNI
+import IPAM
+
+PluginMain.run(HostLocal())

@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNI
+
+/// An exclusive `flock` on `<dir>/lock` — the same lock the reference host-local takes, so both
+/// plugins can share a data directory. Waiting is bounded: past the timeout the caller gets
+/// code 11 ("try again later") instead of a hang.
+struct FileLock: ~Copyable {
+    private let fd: Int32
+
+    init(path: String, timeout: Double) throws(CNIError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            throw CNIError(.ioFailure, "opening lock \(path): \(String(cString: strerror(errno)))")
+        }
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        var delay: Int64 = 200_000  // ns, doubles up to 20 ms
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            guard e == EWOULDBLOCK || e == EINTR else {
+                close(fd)
+                throw CNIError(.ioFailure, "locking \(path): \(String(cString: strerror(e)))")
+            }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let waited = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
+            if waited >= timeout {
+                close(fd)
+                throw CNIError(.tryAgainLater, "the lease store \(path) is locked by another process: gave up after \(timeout) s")
+            }
+            var ts = timespec(tv_sec: 0, tv_nsec: Int(delay))
+            nanosleep(&ts, nil)
+            delay = min(delay * 2, 20_000_000)
+        }
+        self.fd = fd
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNI
+
+/// The few file operations the lease store needs, over the C library, with errors that say what
+/// was being done to which path.
+public enum FileSystem {
+    public struct Failure: Error, CustomStringConvertible {
+        var operation: String
+        var path: String
+        var errno: Int32
+        public var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+        var cniError: CNIError { CNIError(.ioFailure, description) }
+    }
+
+    /// Whole file, or nil when it does not exist.
+    static func read(_ path: String) throws(Failure) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw Failure(operation: "opening", path: path, errno: errno)
+        }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { return out }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "reading", path: path, errno: errno)
+            }
+            out += buf[0..<n]
+        }
+    }
+
+    static func readString(_ path: String) throws(Failure) -> String? {
+        try read(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Writes `bytes` to a fresh temporary file next to `path` (fsync'd), then either renames it over
+    /// `path` (`exclusive == false`) or links it to `path` only if `path` does not exist yet.
+    /// Either way `path` never exists half-written. Returns false when `exclusive` and `path` exists.
+    @discardableResult
+    static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String, mode: mode_t = 0o600,
+                                exclusive: Bool = false) throws(Failure) -> Bool {
+        let tmp = "\(temporaryDirectory)/.tmp-\(getpid())"
+        unlink(tmp)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd < 0 { throw Failure(operation: "creating", path: tmp, errno: errno) }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let n = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                close(fd); unlink(tmp)
+                throw Failure(operation: "writing", path: tmp, errno: e)
+            }
+            rest = rest.dropFirst(n)
+        }
+        fsync(fd)
+        close(fd)
+        defer { unlink(tmp) }
+        if exclusive {
+            if link(tmp, path) != 0 {
+                if errno == EEXIST { return false }
+                throw Failure(operation: "creating", path: path, errno: errno)
+            }
+        } else if rename(tmp, path) != 0 {
+            throw Failure(operation: "replacing", path: path, errno: errno)
+        }
+        return true
+    }
+
+    /// Removes a file; a missing one is fine.
+    static func remove(_ path: String) throws(Failure) {
+        if unlink(path) != 0, errno != ENOENT { throw Failure(operation: "removing", path: path, errno: errno) }
+    }
+
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// Creates a directory and its parents (mode for the last one); existing ones are fine.
+    static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(Failure) {
+        var prefix = ""
+        let parts = path.split(separator: "/")
+        for (i, part) in parts.enumerated() {
+            prefix += "/" + part
+            if mkdir(prefix, i == parts.count - 1 ? mode : 0o755) != 0, errno != EEXIST {
+                throw Failure(operation: "creating directory", path: prefix, errno: errno)
+            }
+        }
+    }
+
+    /// File names in a directory (not `.`/`..`); for GC, STATUS and index rebuilds only.
+    static func list(_ path: String) throws(Failure) -> [String] {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw Failure(operation: "listing", path: path, errno: errno)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Modification time in nanoseconds, or nil when the file does not exist.
+    static func modificationTime(_ path: String) -> Int64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+    }
+}

@@ -1,0 +1,206 @@
+import CNI
+import IPAddressing
+
+/// The on-disk lease store, byte-compatible with the reference host-local:
+/// `<dataDir>/<network>/<ip>` holds `containerID\r\nifname`, `last_reserved_ip.<set>` the last address
+/// handed out from a set, `lock` is flock'd around every change.
+///
+/// What we add lives in `.v6cni/`: one index file per `(containerID, ifname)` listing its addresses, so
+/// ADD's duplicate check and DEL cost O(1) instead of a directory walk. The index is written *before* a
+/// lease is created and every entry is checked against the lease file when read, so a process killed at
+/// any point leaves nothing the next call cannot free. Leases another program (the reference plugin)
+/// creates are noticed through `last_reserved_ip.<set>`, which it rewrites on every allocation: when that
+/// file is not as we last left it, the index is rebuilt from the directory once.
+///
+/// Every method other than `init` must be called with the lock held (`withLock`).
+public final class LeaseStore {
+    public let directory: String
+    let indexDirectory: String
+
+    public struct Owner: Hashable, Sendable {
+        public var containerID: String
+        public var ifname: String
+        public init(containerID: String, ifname: String) { self.containerID = containerID; self.ifname = ifname }
+
+        var fileContent: [UInt8] { Array("\(containerID)\r\n\(ifname)".utf8) }
+
+        init?(fileContent bytes: [UInt8]) {
+            let text = String(decoding: bytes, as: UTF8.self)
+            let lines = text.split(separator: "\r\n" as Character, maxSplits: 1, omittingEmptySubsequences: false)
+            let id = lines[0].trimmingWhitespace
+            guard !id.isEmpty else { return nil }
+            containerID = id
+            ifname = lines.count > 1 ? lines[1].trimmingWhitespace : ""  // "" = a legacy ID-only lease
+        }
+    }
+
+    public struct Lease: Hashable, Sendable {
+        public var address: IPAddress
+        public var owner: Owner
+    }
+
+    public init(dataDir: String, network: String) {
+        directory = "\(dataDir)/\(network)"
+        indexDirectory = "\(directory)/.v6cni"
+    }
+
+    /// Runs `body` holding the store's lock (creating the directories on first use).
+    public func withLock<T>(timeout: Double, _ body: () throws -> T) throws -> T {
+        do {
+            try FileSystem.makeDirectories(directory)
+            try FileSystem.makeDirectories(indexDirectory)
+        } catch { throw error.cniError }
+        let lock = try FileLock(path: "\(directory)/lock", timeout: timeout)
+        let result = try body()
+        _ = consume lock
+        return result
+    }
+
+    func leasePath(_ a: IPAddress) -> String { "\(directory)/\(a)" }
+
+    func indexPath(_ owner: Owner) -> String {
+        let hexName = owner.ifname.utf8.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        return "\(indexDirectory)/\(owner.containerID).\(hexName)"
+    }
+
+    // MARK: lookups
+
+    /// Who holds `a`, or nil when it is free.
+    public func owner(of a: IPAddress) throws(FileSystem.Failure) -> Owner? {
+        try FileSystem.read(leasePath(a)).flatMap(Owner.init(fileContent:))
+    }
+
+    public func isLeased(_ a: IPAddress) -> Bool { FileSystem.exists(leasePath(a)) }
+
+    /// The addresses `owner` holds (plus legacy ID-only leases of its container), each confirmed by its
+    /// lease file.
+    public func addresses(of owner: Owner) throws(FileSystem.Failure) -> [IPAddress] {
+        var found: [IPAddress] = []
+        for candidate in [owner, Owner(containerID: owner.containerID, ifname: "")] {
+            if candidate.ifname.isEmpty, owner.ifname.isEmpty, !found.isEmpty { break }
+            for a in try indexEntries(candidate) where !found.contains(a) {
+                if try self.owner(of: a) == candidate { found.append(a) }
+            }
+        }
+        return found
+    }
+
+    func indexEntries(_ owner: Owner) throws(FileSystem.Failure) -> [IPAddress] {
+        guard let text = try FileSystem.readString(indexPath(owner)) else { return [] }
+        return text.split(separator: "\n").compactMap { IPAddress($0) }
+    }
+
+    // MARK: changes
+
+    /// Leases `a` to `owner`; false when someone holds it already.
+    public func reserve(_ a: IPAddress, for owner: Owner, rangeSet: Int) throws(FileSystem.Failure) -> Bool {
+        if isLeased(a) { return false }
+        var entries = try indexEntries(owner)
+        if !entries.contains(a) {
+            entries.append(a)
+            try writeIndex(owner, entries)  // intent first: a crash after this leaves an entry DEL can clear
+        }
+        guard try FileSystem.writeAtomically(owner.fileContent, to: leasePath(a), temporaryDirectory: indexDirectory,
+                                             exclusive: true) else {
+            try writeIndex(owner, entries.filter { $0 != a })
+            return false
+        }
+        try FileSystem.writeAtomically(Array(a.description.utf8), to: "\(directory)/last_reserved_ip.\(rangeSet)",
+                                       temporaryDirectory: indexDirectory, mode: 0o644)
+        try rememberLastReserved(rangeSet)
+        return true
+    }
+
+    /// Frees every address `owner` holds; returns them.
+    @discardableResult
+    public func release(_ owner: Owner) throws(FileSystem.Failure) -> [IPAddress] {
+        let held = try addresses(of: owner)
+        for a in held { try FileSystem.remove(leasePath(a)) }
+        try FileSystem.remove(indexPath(owner))
+        if !owner.ifname.isEmpty, try !indexEntries(Owner(containerID: owner.containerID, ifname: "")).isEmpty {
+            try FileSystem.remove(indexPath(Owner(containerID: owner.containerID, ifname: "")))
+        }
+        return held
+    }
+
+    /// Frees one address if `owner` holds it.
+    public func release(_ a: IPAddress, of owner: Owner) throws(FileSystem.Failure) {
+        if try self.owner(of: a) == owner { try FileSystem.remove(leasePath(a)) }
+        let rest = try indexEntries(owner).filter { $0 != a }
+        if rest.isEmpty { try FileSystem.remove(indexPath(owner)) } else { try writeIndex(owner, rest) }
+    }
+
+    func writeIndex(_ owner: Owner, _ entries: [IPAddress]) throws(FileSystem.Failure) {
+        let text = entries.map { "\($0)\n" }.joined()
+        try FileSystem.writeAtomically(Array(text.utf8), to: indexPath(owner), temporaryDirectory: indexDirectory)
+    }
+
+    public func lastReserved(rangeSet: Int) throws(FileSystem.Failure) -> IPAddress? {
+        try FileSystem.readString("\(directory)/last_reserved_ip.\(rangeSet)").flatMap { IPAddress($0.trimmingWhitespace) }
+    }
+
+    // MARK: leases made by others
+
+    private var seenPath: String { "\(indexDirectory)/seen" }
+
+    private func lastReservedStamp(_ set: Int) throws(FileSystem.Failure) -> String {
+        let path = "\(directory)/last_reserved_ip.\(set)"
+        guard let content = try FileSystem.readString(path) else { return "\(set) -" }
+        return "\(set) \(FileSystem.modificationTime(path) ?? 0) \(content)"
+    }
+
+    private func seenStamps() throws(FileSystem.Failure) -> [String] {
+        (try FileSystem.readString(seenPath) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    private func rememberLastReserved(_ set: Int) throws(FileSystem.Failure) {
+        var stamps = try seenStamps().filter { !$0.hasPrefix("\(set) ") }
+        stamps.append(try lastReservedStamp(set))
+        try FileSystem.writeAtomically(Array(stamps.sorted().joined(separator: "\n").utf8), to: seenPath,
+                                       temporaryDirectory: indexDirectory)
+    }
+
+    /// Rebuilds the index when another program allocated since we last looked (or on first use).
+    public func syncWithOtherWriters(rangeSets: Int) throws(FileSystem.Failure) {
+        let current = try (0..<rangeSets).map { i throws(FileSystem.Failure) in try lastReservedStamp(i) }
+        let seen = try seenStamps()
+        let known = FileSystem.exists(seenPath)
+        if known, current.allSatisfy({ seen.contains($0) }) { return }
+        try rebuildIndex()
+        let merged = seen.filter { s in !current.contains { $0.split(separator: " ").first == s.split(separator: " ").first } } + current
+        try FileSystem.writeAtomically(Array(merged.sorted().joined(separator: "\n").utf8), to: seenPath,
+                                       temporaryDirectory: indexDirectory)
+    }
+
+    /// Every lease in the directory (a walk: GC, STATUS and index rebuilds only).
+    public func allLeases() throws(FileSystem.Failure) -> [Lease] {
+        var leases: [Lease] = []
+        for name in try FileSystem.list(directory) {
+            guard let a = IPAddress(name), a.description == name,
+                  let owner = try FileSystem.read("\(directory)/\(name)").flatMap(Owner.init(fileContent:)) else { continue }
+            leases.append(Lease(address: a, owner: owner))
+        }
+        return leases
+    }
+
+    func rebuildIndex() throws(FileSystem.Failure) {
+        for name in try FileSystem.list(indexDirectory) where name != "seen" && !name.hasPrefix(".tmp-") {
+            try FileSystem.remove("\(indexDirectory)/\(name)")
+        }
+        var byOwner: [Owner: [IPAddress]] = [:]
+        for lease in try allLeases() { byOwner[lease.owner, default: []].append(lease.address) }
+        for (owner, addresses) in byOwner { try writeIndex(owner, addresses.sorted()) }
+    }
+}
+
+extension FileSystem.Failure {
+    var asCNIError: CNIError { cniError }
+}
+
+extension Error {
+    var cniError: CNIError {
+        if let e = self as? CNIError { return e }
+        if let e = self as? FileSystem.Failure { return e.cniError }
+        return CNIError(.ioFailure, "\(self)")
+    }
+}
