@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+/// Runs a built plugin binary the way a runtime does: CNI_* environment, config on stdin.
+struct PluginProcess {
+    struct Output {
+        var stdout: String
+        var stderr: String
+        var status: Int32
+
+        /// The stdout JSON as a dictionary (results and errors are JSON objects).
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:]
+        }
+        var errorCode: Int? { json["code"] as? Int }
+        var errorMessage: String { json["msg"] as? String ?? "" }
+    }
+
+    /// Folder with our built binaries: $V6CNI_BIN (hack/test.sh sets it), else out/bin, else .build/debug.
+    static let binDir: String = {
+        if let d = ProcessInfo.processInfo.environment["V6CNI_BIN"], !d.isEmpty { return d }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+        for d in ["\(root)/out/bin", "\(root)/.build/debug"] where FileManager.default.fileExists(atPath: "\(d)/host-local6") {
+            return d
+        }
+        return "\(root)/out/bin"
+    }()
+
+    /// Debian's reference plugins.
+    static let referenceDir = ProcessInfo.processInfo.environment["V6CNI_REFERENCE_BIN"] ?? "/usr/lib/cni"
+
+    static var isRoot: Bool { geteuid() == 0 }
+
+    /// CNI_PATH holding our binaries first, then the reference plugins.
+    static var cniPath: String { "\(binDir):\(referenceDir)" }
+
+    let path: String
+
+    init(_ name: String, reference: Bool = false) {
+        path = "\(reference ? Self.referenceDir : Self.binDir)/\(name)"
+    }
+
+    /// Runs the plugin; `netnsExec` runs it inside a named namespace (`ip netns exec NAME`).
+    @discardableResult
+    func run(_ command: String, containerID: String = "ctr1", netns: String = "/var/run/netns/none",
+             ifname: String = "eth0", args: String? = nil, config: String, netnsExec: String? = nil,
+             extraEnv: [String: String] = [:]) throws -> Output {
+        var env: [String: String] = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CNI_COMMAND": command,
+                                     "CNI_CONTAINERID": containerID, "CNI_NETNS": netns, "CNI_IFNAME": ifname,
+                                     "CNI_PATH": Self.cniPath]
+        if let args { env["CNI_ARGS"] = args }
+        for (k, v) in extraEnv { env[k] = v }
+        return try Self.exec(netnsExec.map { ["/usr/sbin/ip", "netns", "exec", $0, path] } ?? [path],
+                             environment: env, stdin: config)
+    }
+
+    static func exec(_ argv: [String], environment: [String: String]? = nil, stdin: String = "") throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
+        if let environment { p.environment = environment }
+        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        try p.run()
+        inPipe.fileHandleForWriting.write(Data(stdin.utf8))
+        try inPipe.fileHandleForWriting.close()
+        // Read both pipes fully before waiting, so a chatty child never blocks on a full pipe.
+        var errData = Data()
+        let errThread = Thread { errData = errPipe.fileHandleForReading.readDataToEndOfFile() }
+        errThread.start()
+        let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while errThread.isExecuting || !errThread.isFinished { usleep(1000) }
+        return Output(stdout: String(decoding: outData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+                      stderr: String(decoding: errData, as: UTF8.self), status: p.terminationStatus)
+    }
+
+    /// Runs a shell command line (for `ip`, `ip6tables-save`, …) and returns stdout; throws on failure.
+    @discardableResult
+    static func sh(_ command: String) throws -> String {
+        let out = try exec(["/bin/sh", "-c", command])
+        guard out.status == 0 else {
+            throw ShellError(command: command, status: out.status, stderr: out.stderr)
+        }
+        return out.stdout
+    }
+
+    struct ShellError: Error, CustomStringConvertible {
+        var command: String, status: Int32, stderr: String
+        var description: String { "`\(command)` exited \(status): \(stderr)" }
+    }
+}
+
+/// A unique name per test process and call: tests on this shared machine never collide.
+enum Unique {
+    nonisolated(unsafe) private static var counter = 0
+    private static let lock = NSLock()
+    static func name(_ prefix: String) -> String {
+        lock.lock(); defer { lock.unlock() }
+        counter += 1
+        return "\(prefix)-\(getpid())-\(counter)"
+    }
+}
+
+/// A temporary directory removed when the value goes away.
+final class TemporaryDirectory {
+    let path: String
+    init(_ prefix: String = "v6cni") {
+        path = NSTemporaryDirectory() + Unique.name(prefix)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Fully static, stripped release build of every executable into one folder (default out/bin).
+# Usage: hack/build.sh [OUTDIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/out/bin}
+cd "$root"
+swift build -c release --scratch-path "$root/.build-release" \
+    -Xswiftc -static-executable -Xlinker -s 2>&1 | grep -vE "requires at runtime the shared libraries|Using '(dlopen|getpwuid_r|getpwnam_r|getgrgid_r|getaddrinfo|getprotobyname|getprotobynumber)'" || true
+bindir=$(swift build -c release --scratch-path "$root/.build-release" --show-bin-path)
+mkdir -p "$out"
+for exe in host-local6 bridge6 ptp6; do
+    install -m 0755 "$bindir/$exe" "$out/$exe"
+    if ldd "$out/$exe" 2>&1 | grep -q "not a dynamic executable"; then
+        echo "built $out/$exe ($(du -h "$out/$exe" | cut -f1), static)"
+    else
+        echo "error: $out/$exe is not fully static:" >&2; ldd "$out/$exe" >&2; exit 1
+    fi
+done

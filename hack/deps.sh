@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a task needs, only those missing. Usage: hack/deps.sh build|test|demo
+set -euo pipefail
+pkgs=(libnl-3-dev libnl-route-3-dev pkg-config)
+case "${1:-build}" in
+    test) pkgs+=(iproute2 iptables containernetworking-plugins iputils-ping jq) ;;
+    demo) pkgs+=(iproute2 iptables iputils-ping jq) ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
