@@ -48,7 +48,7 @@ public struct HostLocal: Plugin {
                     throw CNIError.invalidConfig("failed to allocate all requested IPs: \(requested.map(\.description).joined(separator: ", ")) not in any range set")
                 }
             } catch {
-                try? store.release(owner)
+                _ = try? store.release(owner)
                 throw error.cniError
             }
         }

@@ -68,14 +68,20 @@ struct PluginProcess {
         inPipe.fileHandleForWriting.write(Data(stdin.utf8))
         try inPipe.fileHandleForWriting.close()
         // Read both pipes fully before waiting, so a chatty child never blocks on a full pipe.
-        var errData = Data()
-        let errThread = Thread { errData = errPipe.fileHandleForReading.readDataToEndOfFile() }
-        errThread.start()
+        final class Box: @unchecked Sendable { var data = Data(); let done = NSCondition(); var finished = false }
+        let err = Box()
+        let handle = errPipe.fileHandleForReading
+        Thread {
+            let d = handle.readDataToEndOfFile()
+            err.done.lock(); err.data = d; err.finished = true; err.done.signal(); err.done.unlock()
+        }.start()
         let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        while errThread.isExecuting || !errThread.isFinished { usleep(1000) }
+        err.done.lock()
+        while !err.finished { err.done.wait() }
+        err.done.unlock()
         return Output(stdout: String(decoding: outData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
-                      stderr: String(decoding: errData, as: UTF8.self), status: p.terminationStatus)
+                      stderr: String(decoding: err.data, as: UTF8.self), status: p.terminationStatus)
     }
 
     /// Runs a shell command line (for `ip`, `ip6tables-save`, …) and returns stdout; throws on failure.
