@@ -75,7 +75,7 @@ public enum PluginMain {
         }
     }
 
-    static func currentEnvironment() -> [String: String] {
+    public static func currentEnvironment() -> [String: String] {
         var env: [String: String] = [:]
         var p = environ
         while let entry = p.pointee {

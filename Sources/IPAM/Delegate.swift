@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNI
+import Spawn
+
+/// Runs the IPAM plugin named by `ipam.type` from `CNI_PATH`, the way libcni runs plugins: the same
+/// environment with `CNI_COMMAND` set to the verb, the whole network configuration on stdin.
+public struct Delegate {
+    public let type: String
+    let request: Request
+
+    public init(request: Request) throws(CNIError) {
+        guard let ipam = request.config["ipam"], case .object = ipam else {
+            throw CNIError.invalidConfig("missing field \"ipam\": an IPAM plugin is required (e.g. {\"type\": \"host-local6\", ...})")
+        }
+        guard let type = ipam["type"]?.stringValue, !type.isEmpty else {
+            throw CNIError.invalidConfig("missing field \"ipam.type\": name of the IPAM plugin to run")
+        }
+        guard !type.contains("/"), type != ".", type != ".." else {
+            throw CNIError.invalidConfig("field \"ipam.type\": \"\(type)\" must be a plugin name, not a path")
+        }
+        self.type = type
+        self.request = request
+    }
+
+    /// ADD: the IPAM result, read in whatever version the plugin answered.
+    public func add() throws(CNIError) -> CNIResult {
+        let out = try invoke(.add)
+        let json: JSONValue
+        do { json = try JSONValue.parse(out) } catch {
+            throw CNIError(.decodingFailure, "IPAM plugin \(type) printed a result that is not JSON: \(String(decoding: out.prefix(200), as: UTF8.self))")
+        }
+        return try CNIResult(json: json, defaultVersion: request.version)
+    }
+
+    public func del() throws(CNIError) { _ = try invoke(.del) }
+    public func check() throws(CNIError) { _ = try invoke(.check) }
+    public func status() throws(CNIError) { _ = try invoke(.status) }
+    public func gc() throws(CNIError) { _ = try invoke(.gc) }
+
+    func invoke(_ command: Command) throws(CNIError) -> [UInt8] {
+        guard let path = request.env.path.lazy.map({ "\($0)/\(self.type)" }).first(where: isExecutable) else {
+            throw CNIError.invalidConfig("IPAM plugin \"\(type)\" not found in CNI_PATH \(request.env.path.joined(separator: ":"))")
+        }
+        var env = PluginMain.currentEnvironment()
+        env["CNI_COMMAND"] = command.rawValue
+        let result: SpawnResult
+        do {
+            result = try run(path, environment: env, stdin: request.rawConfig)
+        } catch {
+            throw CNIError(.ioFailure, "running IPAM plugin \(path): \(error)")
+        }
+        if result.status == 0 { return result.stdout }
+        // A plugin reports its error as JSON on stdout; keep its code and say who failed.
+        if let json = try? JSONValue.parse(result.stdout), case .int(let code)? = json["code"] {
+            let msg = json["msg"]?.stringValue ?? ""
+            throw CNIError(code: Int(code), "IPAM plugin \(type) \(command.rawValue) failed: \(msg)", details: json["details"]?.stringValue ?? "")
+        }
+        let text = result.stdout.isEmpty ? result.stderrText : result.stdoutText
+        throw CNIError(code: 999, "IPAM plugin \(type) \(command.rawValue) failed (exit \(result.status)): \(text.prefix(500))")
+    }
+}
+
+private func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
+
