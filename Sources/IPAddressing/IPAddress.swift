@@ -92,6 +92,8 @@ public enum IPAddress: Hashable, Comparable, Sendable {
         case .v4(let a): a.value >> 28 == 0xe
         }
     }
+    /// `::` or `0.0.0.0`.
+    public var isUnspecified: Bool { integer == 0 }
     public var isLoopback: Bool {
         switch self {
         case .v6(let a): a.isLoopback

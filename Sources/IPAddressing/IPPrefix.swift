@@ -10,6 +10,13 @@ public struct IPPrefix: Hashable, Sendable {
         self.length = length
     }
 
+    /// The prefix `address/length` with the host bits of `address` cleared, e.g.
+    /// `(fd42::5, 64)` → `fd42::/64`. Nil when `length` is outside 0…bitWidth.
+    public init?(network address: IPAddress, length: Int) {
+        guard let p = IPPrefix(address: address, length: length) else { return nil }
+        self = p.network
+    }
+
     /// `addr/len`; without `/len` only when `defaultFullLength` (then /128 or /32).
     public init?(_ text: some StringProtocol, defaultFullLength: Bool = false) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
@@ -30,7 +37,9 @@ public struct IPPrefix: Hashable, Sendable {
 
     var hostMask: UInt128 {
         let width = address.bitWidth
-        let hostBits = width - length
+        // `length` is a public var, so it can be set out of range after init: clamp it
+        // (< 0 acts as 0, > width as width) rather than trap in the shift below.
+        let hostBits = min(max(width - length, 0), width)
         if hostBits == 0 { return 0 }
         if hostBits >= 128 { return UInt128.max }
         return (UInt128(1) << hostBits) - 1
@@ -47,12 +56,22 @@ public struct IPPrefix: Hashable, Sendable {
     }
 
     /// This prefix with its host bits cleared.
-    public var network: IPPrefix { IPPrefix(address: networkAddress, length: length)! }
+    public var network: IPPrefix {
+        var p = self
+        p.address = networkAddress
+        return p
+    }
 
     public var hasHostBits: Bool { address.integer & hostMask != 0 }
 
     /// Number of addresses in the prefix minus one (fits even for ::/0).
     public var hostMaskValue: UInt128 { hostMask }
+
+    /// Number of addresses in the prefix, or nil for ::/0 (2^128 does not fit UInt128).
+    public var addressCount: UInt128? {
+        let m = hostMask
+        return m == .max ? nil : m + 1
+    }
 
     public func contains(_ a: IPAddress) -> Bool {
         a.family == family && (a.integer & ~hostMask) == networkAddress.integer

@@ -27,7 +27,10 @@ public struct IPv6Address: Hashable, Comparable, Sendable {
     public static let loopback = IPv6Address(1)
 
     /// Parses every RFC 4291 text form: full, `::`-compressed, and with a trailing dotted IPv4.
-    /// A zone (`%eth0`) is not an address and is refused.
+    /// A zone (`%eth0`) is not an address and is refused. Accepts exactly what glibc
+    /// `inet_pton(AF_INET6)` accepts (up to 4 hex digits a group, `::` for at least one group,
+    /// a strict dotted quad only as the last 32 bits); the whole string is parsed, so text
+    /// with an embedded NUL is refused where C would stop at the NUL.
     public init?(_ text: some StringProtocol) {
         let s = Array(text.utf8)
         guard s.count >= 2, s.count <= 45 else { return nil }
@@ -96,10 +99,19 @@ func hexValue(_ c: UInt8) -> UInt8? {
 
 extension IPv6Address: CustomStringConvertible {
     /// RFC 5952 text: lower case, no leading zeros, the longest run (≥ 2) of zero groups as `::`
-    /// (the first on a tie), IPv4-mapped addresses with a dotted tail.
+    /// (the first on a tie), and a dotted IPv4 tail only for IPv4-mapped addresses
+    /// (`::ffff:0:0/96`, RFC 5952 §5), e.g. `::ffff:192.0.2.1`.
+    ///
+    /// This agrees with glibc `inet_ntop(AF_INET6)` except for one case: glibc also prints the
+    /// deprecated IPv4-compatible form (groups 0–5 zero, group 6 non-zero) with a dotted tail,
+    /// so `::1:2` comes out as `::0.1.0.2`. IPv4-compatible addresses are deprecated
+    /// (RFC 4291 §2.5.5.1) and `::/96` cannot be told apart from ordinary small addresses,
+    /// so here they follow the plain RFC 5952 §4 rules: `::1:2`, `::102:304`.
+    /// NAT64 (`64:ff9b::/96`) and IPv4-translated (`::ffff:0:0:0/96`) addresses are printed in
+    /// hex, like glibc.
     public var description: String {
         let g = groups
-        if value >> 32 == 0xffff {
+        if isIPv4Mapped {
             return "::ffff:" + IPv4Address(UInt32(truncatingIfNeeded: value)).description
         }
         var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
@@ -136,4 +148,17 @@ extension IPv6Address {
     public var isMulticast: Bool { value >> 120 == 0xff }          // ff00::/8
     public var isLoopback: Bool { value == 1 }
     public var isUnspecified: Bool { value == 0 }
+
+    /// `::ffff:a.b.c.d` (`::ffff:0:0/96`, RFC 4291 §2.5.5.2).
+    public var isIPv4Mapped: Bool { value >> 32 == 0xffff }
+
+    /// The embedded IPv4 address of an IPv4-mapped address, else nil.
+    public var ipv4Mapped: IPv4Address? {
+        isIPv4Mapped ? IPv4Address(UInt32(truncatingIfNeeded: value)) : nil
+    }
+
+    /// `::ffff:a.b.c.d` for `v4`.
+    public init(ipv4Mapped v4: IPv4Address) {
+        self.init(UInt128(0xffff) << 32 | UInt128(v4.value))
+    }
 }

@@ -5,6 +5,7 @@
 #include <linux/sched.h>
 #include <sys/types.h>
 #include <sys/file.h>
+#include <sys/statfs.h>   /* fstatfs: check that a path is a namespace file */
 
 extern int setns(int fd, int nstype);
 extern int unshare(int flags);
