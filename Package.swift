@@ -20,10 +20,12 @@ let package = Package(
         .target(name: "IPAM", dependencies: ["CNI", "IPAddressing", "Spawn"]),
         .target(name: "Netlink", dependencies: ["CNetlink", "CLinux", "IPAddressing"]),
         .target(name: "Firewall", dependencies: ["IPAddressing", "Spawn"]),
+        // What bridge6 and ptp6 share: veth pairs, pod interface set-up, sysctls, masquerade, CHECK.
+        .target(name: "PodNetwork", dependencies: ["CNI", "IPAddressing", "Netlink", "Firewall"]),
 
         .executableTarget(name: "host-local6", dependencies: ["CNI", "IPAM"]),
-        .executableTarget(name: "bridge6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall"]),
-        .executableTarget(name: "ptp6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall"]),
+        .executableTarget(name: "bridge6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall", "PodNetwork"]),
+        .executableTarget(name: "ptp6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall", "PodNetwork"]),
 
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
         .testTarget(name: "CNITests", dependencies: ["CNI"]),

@@ -1,0 +1,54 @@
+import CNI
+import Netlink
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sysctls that make an interface's IPv6 usable the moment ADD returns. Each function must run
+/// with the thread inside the interface's namespace (`NetworkNamespace.perform`).
+public enum IPv6Sysctls {
+    /// True when this namespace has IPv6 at all (a node booted with `ipv6.disable=1` has no
+    /// /proc/sys/net/ipv6).
+    public static var available: Bool { access("/proc/sys/net/ipv6/conf/all", F_OK) == 0 }
+
+    public static func requireIPv6(_ what: String) throws(CNIError) {
+        guard available else {
+            throw CNIError(code: 102, "\(what) needs IPv6, but IPv6 is disabled on this node (no /proc/sys/net/ipv6; is the kernel booted with ipv6.disable=1?)")
+        }
+    }
+
+    /// Pod side, before the link goes up: no router advertisements, no SLAAC, no DAD (unless asked),
+    /// addresses kept across down/up, and IPv6 on where a runtime switched it off.
+    public static func preparePodInterface(_ ifname: String, enableDAD: Bool) throws {
+        for dev in ["lo", ifname] where (try? Sysctl.read("net/ipv6/conf/\(dev)/disable_ipv6")) != "0" {
+            try Sysctl.write("net/ipv6/conf/\(dev)/disable_ipv6", "0")
+        }
+        try Sysctl.write("net/ipv6/conf/\(ifname)/accept_ra", "0")
+        try Sysctl.write("net/ipv6/conf/\(ifname)/autoconf", "0")
+        try Sysctl.write("net/ipv6/conf/\(ifname)/keep_addr_on_down", "1")
+        if enableDAD {
+            try Sysctl.write("net/ipv6/conf/\(ifname)/enhanced_dad", "1")
+            try Sysctl.write("net/ipv6/conf/\(ifname)/accept_dad", "1")
+        } else {
+            try Sysctl.write("net/ipv6/conf/\(ifname)/accept_dad", "0")
+        }
+    }
+
+    /// Node side of a link we create (bridge, host veth), before it goes up: its own link-local
+    /// address must not be tentative (Linux sends neighbour solicitations for forwarded packets from
+    /// it), and router advertisements must not touch our routes.
+    public static func prepareNodeInterface(_ ifname: String) throws {
+        try Sysctl.write("net/ipv6/conf/\(ifname)/accept_dad", "0")
+        try Sysctl.write("net/ipv6/conf/\(ifname)/accept_ra", "0")
+    }
+
+    /// `forwarding=1` for IPv6 (and IPv4 when asked) in the current namespace, written only if needed.
+    public static func enableForwarding(v6: Bool, v4: Bool) throws {
+        if v6, try Sysctl.read("net/ipv6/conf/all/forwarding") != "1" {
+            try Sysctl.write("net/ipv6/conf/all/forwarding", "1")
+        }
+        if v4, try Sysctl.read("net/ipv4/ip_forward") != "1" {
+            try Sysctl.write("net/ipv4/ip_forward", "1")
+        }
+    }
+}

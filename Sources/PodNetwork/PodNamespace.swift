@@ -1,0 +1,40 @@
+import CNI
+import Netlink
+
+/// The pod's network namespace (`CNI_NETNS`) with its route socket, opened once on the main thread.
+public struct PodNamespace {
+    public let namespace: NetworkNamespace
+    public let socket: RouteSocket
+
+    public init(_ path: String) throws(CNIError) {
+        do {
+            namespace = try NetworkNamespace.open(path: path)
+            socket = try namespace.routeSocket()
+        } catch {
+            throw CNIError(.invalidNetns, "cannot use network namespace \"\(path)\": \(error.reason)")
+        }
+    }
+
+    /// The namespace when it still exists (DEL must work without it).
+    public static func ifPresent(_ path: String) -> PodNamespace? {
+        guard !path.isEmpty else { return nil }
+        return try? PodNamespace(path)
+    }
+}
+
+extension RouteSocket {
+    /// A route socket in the namespace this process runs in (the node's).
+    public static func inCurrentNamespace() throws -> RouteSocket { try RouteSocket() }
+}
+
+/// Runs `body`; a kernel "not found" (the thing is already gone) counts as success.
+public func ignoringNotFound(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as KernelError where e.isNotFound {}
+}
+
+extension CNIError {
+    /// CHECK found the attachment not as ADD left it (plugin-specific code 100).
+    public static func checkFailed(_ msg: String) -> CNIError { CNIError(code: 100, msg) }
+}
+
+public func CheckFailure(_ msg: String) -> CNIError { .checkFailed(msg) }

@@ -1,0 +1,134 @@
+import CNI
+import Firewall
+import IPAddressing
+import IPAM
+import Netlink
+import PodNetwork
+
+/// bridge6: pods on a Linux bridge in the node namespace, IPv6 usable the moment ADD returns.
+struct Bridge6: Plugin {
+    var about: String { "bridge6: IPv6-first bridge plugin (v6cni)" }
+
+    func add(_ request: Request) throws -> CNIResult {
+        let conf = try BridgeConfig.load(request)
+        let ipam = try conf.hasIPAM(request) ? Delegate(request: request) : nil
+        let pod = try PodNamespace(request.env.netns)
+        let node = try RouteSocket.inCurrentNamespace()
+        if try pod.socket.link(named: request.env.ifname) != nil {
+            throw CNIError.invalidConfig("interface \(request.env.ifname) already exists in \(request.env.netns)")
+        }
+        let undo = Undo()
+        do {
+            let bridge = try BridgeSetup(node: node, conf: conf).ensureBridge()
+            var result = CNIResult()
+            if let ipam {
+                result = try ipam.add()
+                undo.push("releasing the addresses (IPAM DEL)") { try ipam.del() }
+            }
+            let hasV6 = result.ips.contains { $0.address.family == .v6 }
+            if hasV6 {
+                if let mtu = conf.mtu, mtu < 1280 {
+                    throw CNIError.invalidConfig("field \"mtu\": \(mtu) is below 1280, the minimum MTU of IPv6")
+                }
+                try IPv6Sysctls.requireIPv6("bridge6 with IPv6 addresses")
+            }
+            let gateways = Gateways(result: &result, conf: conf)
+            let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
+                                           podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
+                                           podMAC: try conf.podMACAddress(request))
+            undo.push("deleting veth \(pair.host.name)") { try node.deleteLink(index: pair.host.index) }
+            try BridgeSetup(node: node, conf: conf).attach(pair.host, to: bridge)
+
+            let routes = result.routes.map { $0.kernelRoute(index: pair.pod.index, defaultGateways: gateways.addresses) }
+            try PodInterface(namespace: pod.namespace, socket: pod.socket, link: pair.pod)
+                .configure(addresses: result.ips, routes: routes, enableDAD: conf.enabledad ?? false,
+                           bringUp: !(conf.disableContainerInterface ?? false))
+            if conf.gateway {
+                try BridgeSetup(node: node, conf: conf).addGatewayAddresses(gateways.bridgeAddresses, to: bridge)
+                try IPv6Sysctls.enableForwarding(v6: hasV6, v4: result.ips.contains { $0.address.family == .v4 })
+            }
+            try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
+                .install(result.ips.map(\.address.address), undo: undo)
+
+            let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod
+            let bridgeNow = try node.link(index: bridge.index) ?? bridge
+            result.interfaces = [
+                .init(name: bridgeNow.name, mac: bridgeNow.mac?.description, mtu: Int(bridgeNow.mtu)),
+                .init(name: pair.host.name, mac: pair.host.mac?.description, mtu: Int(pair.host.mtu)),
+                .init(name: podLink.name, mac: podLink.mac?.description, mtu: Int(podLink.mtu), sandbox: request.env.netns),
+            ]
+            if let dns = conf.dns, dns.isSet { result.dns = dns }
+            undo.commit()
+            return result
+        } catch {
+            let leftovers = undo.run()
+            if !leftovers.isEmpty { logWarning("bridge6: cleanup after a failed ADD left: \(leftovers.joined(separator: "; "))") }
+            throw error
+        }
+    }
+
+    func del(_ request: Request) throws {
+        let conf = try BridgeConfig.load(request)
+        let prev = try? request.prevResult()
+        try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: [])
+            .remove(prev.map { $0.ips.map(\.address.address) })
+        let node = try RouteSocket.inCurrentNamespace()
+        if let pod = PodNamespace.ifPresent(request.env.netns),
+           let link = try pod.socket.link(named: request.env.ifname) {
+            try ignoringNotFound { try pod.socket.deleteLink(index: link.index) }
+        }
+        // With the pod's namespace gone the kernel has removed the pair already; a host end that
+        // outlived it (a namespace still held elsewhere) is found by the name in prevResult.
+        for iface in prev?.interfaces ?? [] where (iface.sandbox ?? "").isEmpty && iface.name.hasPrefix("veth") {
+            if let l = try node.link(named: iface.name), l.kind == "veth",
+               let bridge = try node.link(named: conf.bridgeName), l.masterIndex == bridge.index {
+                try ignoringNotFound { try node.deleteLink(index: l.index) }
+            }
+        }
+        if try conf.hasIPAM(request) { try Delegate(request: request).del() }
+    }
+
+    func check(_ request: Request) throws {
+        let conf = try BridgeConfig.load(request)
+        guard let prev = try request.prevResult() else {
+            throw CNIError.invalidConfig("CHECK needs \"prevResult\": the result of the ADD")
+        }
+        if try conf.hasIPAM(request) { try Delegate(request: request).check() }
+        let node = try RouteSocket.inCurrentNamespace()
+        guard let bridge = try node.link(named: conf.bridgeName), bridge.kind == "bridge" else {
+            throw CheckFailure("bridge \(conf.bridgeName) does not exist")
+        }
+        let pod = try PodNamespace(request.env.netns)
+        try CheckStep(prev: prev, request: request, pod: pod, node: node).verify(hostMaster: bridge.index)
+        if conf.gateway {
+            let onBridge = try node.addresses(index: bridge.index).map(\.prefix)
+            for ip in prev.ips {
+                guard let gw = ip.gateway else { continue }
+                if !onBridge.contains(where: { $0.address == gw }) {
+                    throw CheckFailure("gateway \(gw) is not on bridge \(conf.bridgeName)")
+                }
+            }
+        }
+        try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
+            .check(prev.ips.map(\.address.address))
+    }
+
+    func status(_ request: Request) throws {
+        let conf = try BridgeConfig.load(request)
+        if try conf.hasIPAM(request) { try Delegate(request: request).status() }
+        try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: []).status()
+    }
+
+    func gc(_ request: Request) throws {
+        let conf = try BridgeConfig.load(request)
+        var failures: [String] = []
+        if try conf.hasIPAM(request) {
+            do { try Delegate(request: request).gc() } catch { failures.append("\(error)") }
+        }
+        failures += MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: [])
+            .garbageCollect(validAttachments: try request.validAttachments())
+        if !failures.isEmpty {
+            throw CNIError(.ioFailure, "GC did not finish cleanly", details: failures.joined(separator: "; "))
+        }
+    }
+}

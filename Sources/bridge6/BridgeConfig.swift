@@ -1,0 +1,92 @@
+import CNI
+import IPAddressing
+import Netlink
+
+/// bridge6's options, validated before anything touches the kernel.
+struct BridgeConfig: Decodable {
+    var bridge: String?
+    var isGateway: Bool?
+    var isDefaultGateway: Bool?
+    var forceAddress: Bool?
+    var ipMasq: Bool?
+    var ipMasqBackend: String?
+    var masqueradeExcept: [IPPrefix]?
+    var mtu: Int?
+    var hairpinMode: Bool?
+    var promiscMode: Bool?
+    var enabledad: Bool?
+    var disableContainerInterface: Bool?
+    var portIsolation: Bool?
+    var dns: CNIResult.DNS?
+    var runtimeConfig: RuntimeConfig?
+    var args: Args?
+
+    struct RuntimeConfig: Decodable { var mac: String? }
+    struct Args: Decodable {
+        var cni: CNISection?
+        struct CNISection: Decodable { var mac: String? }
+    }
+
+    static let defaultBridge = "cni6"
+
+    static let known: Set<String> = ["bridge", "isGateway", "isDefaultGateway", "forceAddress", "ipMasq", "ipMasqBackend",
+                                     "masqueradeExcept", "mtu", "hairpinMode", "promiscMode", "enabledad",
+                                     "disableContainerInterface", "portIsolation"]
+    /// Reference options bridge6 does not implement: refused unless they ask for nothing.
+    static let unsupported: Set<String> = ["vlan", "vlanTrunk", "preserveDefaultVlan", "macspoofchk"]
+
+    var bridgeName: String { bridge ?? Self.defaultBridge }
+    var gateway: Bool { (isGateway ?? false) || (isDefaultGateway ?? false) }
+
+    static func load(_ request: Request) throws(CNIError) -> BridgeConfig {
+        for key in unsupported {
+            guard let v = request.config[key] else { continue }
+            switch v {
+            case .null, .bool(false), .int(0): continue
+            case .array(let a) where a.isEmpty: continue
+            default:
+                throw CNIError(.unsupportedField, "option \"\(key)\" = \(v.serialized()) is not supported by bridge6")
+            }
+        }
+        try request.refuseUnknownKeys(known: known.union(unsupported))
+        try request.env.args.validate(known: ["MAC", "IP"])
+        let c = try request.decodeConfig(BridgeConfig.self)
+        do { try Environment.validateInterfaceName(c.bridgeName) } catch {
+            throw CNIError.invalidConfig("field \"bridge\": \"\(c.bridgeName)\" is not a valid interface name (at most 15 bytes, no '/', ':' or whitespace)")
+        }
+        if let mtu = c.mtu, mtu < 68 || mtu > 65535 {
+            throw CNIError.invalidConfig("field \"mtu\": \(mtu) is out of range 68…65535")
+        }
+        if c.hairpinMode == true, c.promiscMode == true {
+            throw CNIError.invalidConfig("options \"hairpinMode\" and \"promiscMode\" cannot both be true")
+        }
+        if let backend = c.ipMasqBackend, backend != "iptables", backend != "nftables" {
+            throw CNIError.invalidConfig("field \"ipMasqBackend\": \"\(backend)\" is not one of \"iptables\", \"nftables\"")
+        }
+        let hasIPAM = request.config["ipam"].map { !$0.objectKeys.isEmpty } ?? false
+        if c.disableContainerInterface == true, hasIPAM {
+            throw CNIError.invalidConfig("option \"disableContainerInterface\" cannot be used with \"ipam\": an interface that stays down cannot use addresses")
+        }
+        _ = try c.podMACAddress(request)
+        return c
+    }
+
+    /// The pod's MAC: `runtimeConfig.mac`, else `args.cni.mac`, else `CNI_ARGS MAC=`.
+    func podMAC(_ request: Request) throws(CNIError) -> String? {
+        runtimeConfig?.mac ?? args?.cni?.mac ?? request.env.args["MAC"]
+    }
+
+    /// An `ipam` object with content (an empty `{}` means L2 only, as in the reference).
+    func hasIPAM(_ request: Request) throws(CNIError) -> Bool {
+        guard let ipam = request.config["ipam"], !ipam.isNull else { return false }
+        return !ipam.objectKeys.isEmpty
+    }
+
+    func podMACAddress(_ request: Request) throws(CNIError) -> MACAddress? {
+        guard let text = try podMAC(request) else { return nil }
+        guard let mac = MACAddress(text) else {
+            throw CNIError.invalidConfig("MAC address \"\(text)\" is not valid: expected six hex pairs such as c2:11:22:33:44:55")
+        }
+        return mac
+    }
+}

@@ -1,0 +1,81 @@
+import CNI
+import IPAddressing
+import Netlink
+import PodNetwork
+
+/// The node side of bridge6: the bridge itself, its ports, its gateway addresses.
+struct BridgeSetup {
+    let node: RouteSocket
+    let conf: BridgeConfig
+
+    /// The bridge, created (with a fixed MAC, so it never changes as ports come and go, and with
+    /// DAD off so its link-local address works at once) if it does not exist yet.
+    func ensureBridge() throws -> Link {
+        let name = conf.bridgeName
+        if let existing = try node.link(named: name) {
+            guard existing.kind == "bridge" else {
+                throw CNIError.invalidConfig("field \"bridge\": \(name) exists and is a \(existing.kind ?? "non-bridge") link, not a bridge")
+            }
+            try finish(existing)
+            return existing
+        }
+        let bridge: Link
+        do {
+            bridge = try node.addBridge(name: name, mtu: conf.mtu.map { UInt32($0) }, mac: MACAddress.randomLocal())
+        } catch let e as KernelError where e.isExists {
+            return try ensureBridge()  // another ADD created it a moment ago
+        }
+        if IPv6Sysctls.available { try IPv6Sysctls.prepareNodeInterface(name) }
+        try finish(bridge)
+        return bridge
+    }
+
+    private func finish(_ bridge: Link) throws {
+        if let promisc = conf.promiscMode, promisc != bridge.isPromiscuous {
+            try node.setPromiscuous(index: bridge.index, promisc)
+        }
+        if !bridge.isUp { try node.setUp(index: bridge.index) }
+    }
+
+    /// Host end of the pod's veth: no DAD on its link-local address, a port of the bridge, up.
+    func attach(_ host: Link, to bridge: Link) throws {
+        if IPv6Sysctls.available { try IPv6Sysctls.prepareNodeInterface(host.name) }
+        try node.setMaster(index: host.index, master: bridge.index)
+        if conf.hairpinMode == true || conf.portIsolation == true {
+            try node.setBridgePort(index: host.index, hairpin: conf.hairpinMode == true ? true : nil,
+                                   isolated: conf.portIsolation == true ? true : nil)
+        }
+        try node.setUp(index: host.index)
+    }
+
+    /// Puts each gateway on the bridge (NODAD). Several IPv6 gateways live side by side when their
+    /// subnets do not overlap; an overlapping different one is an error unless `forceAddress`.
+    func addGatewayAddresses(_ gateways: [IPPrefix], to bridge: Link) throws {
+        guard !gateways.isEmpty else { return }
+        let existing = try node.addresses(index: bridge.index).filter { !$0.address.isLinkLocal }
+        for gw in gateways {
+            if existing.contains(where: { $0.prefix == gw }) { continue }
+            for other in existing where other.prefix.overlaps(gw) {
+                guard conf.forceAddress == true else {
+                    throw CNIError.invalidConfig("bridge \(bridge.name) already has address \(other.prefix), which overlaps gateway \(gw) (set \"forceAddress\": true to replace it)")
+                }
+                try ignoringNotFound { try node.deleteAddress(other.prefix, index: bridge.index) }
+            }
+            let flags: AddressFlags = gw.family == .v6 && conf.enabledad != true ? [.noDAD] : []
+            do {
+                try node.addAddress(gw, index: bridge.index, flags: flags)
+            } catch let e as KernelError where e.isExists {
+                continue  // a concurrent ADD put it there
+            }
+        }
+    }
+}
+
+extension MACAddress {
+    /// A random locally administered unicast MAC.
+    static func randomLocal() -> MACAddress {
+        var bytes = (0..<6).map { _ in UInt8.random(in: 0...255) }
+        bytes[0] = (bytes[0] & 0xfc) | 0x02
+        return MACAddress(bytes: bytes)!
+    }
+}
