@@ -24,7 +24,7 @@ public final class NetworkNamespace {
     deinit { close(fileDescriptor) }
 
     /// Opens a namespace file. Fails with ENOENT if the path does not exist and EINVAL if it is not
-    /// a namespace file (nsfs, or procfs on old kernels).
+    /// a namespace file (nsfs).
     public static func open(path: String) throws(KernelError) -> NetworkNamespace {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KernelError.fromErrno("opening network namespace \(path)") }
@@ -34,8 +34,8 @@ public final class NetworkNamespace {
             close(fd)
             throw e
         }
-        let nsfsMagic = 0x6e73_6673, procMagic = 0x9fa0
-        guard Int(fs.f_type) == nsfsMagic || Int(fs.f_type) == procMagic else {
+        let nsfsMagic = 0x6e73_6673  // NSFS_MAGIC (Linux ≥ 3.19)
+        guard Int(fs.f_type) == nsfsMagic else {
             close(fd)
             throw KernelError(errno: EINVAL, operation: "opening network namespace \(path)",
                               kernelMessage: "not a namespace file")

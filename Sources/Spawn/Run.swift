@@ -118,7 +118,7 @@ private func inheritedEnvironment() -> UnsafeMutablePointer<UnsafeMutablePointer
 /// Waits for `pid`; returns the shell-style status, or nil when `deadline` passed first.
 private func reap(_ pid: pid_t, deadline: Deadline?) -> Int32? {
     var raw: Int32 = 0
-    var pause: Int = 500_000  // ns
+    var pause: Int = 100_000  // ns; only with a deadline (WNOHANG polling)
     while true {
         let r = waitpid(pid, &raw, deadline == nil ? 0 : WNOHANG)
         if r == pid { break }
