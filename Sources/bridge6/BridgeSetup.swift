@@ -22,7 +22,8 @@ struct BridgeSetup {
         let bridge: Link
         do {
             bridge = try node.addBridge(name: name, mtu: conf.mtu.map { UInt32($0) }, mac: MACAddress.randomLocal())
-        } catch let e as KernelError where e.isExists {
+        } catch {
+            guard error.isExists else { throw error }
             return try ensureBridge()  // another ADD created it a moment ago
         }
         if IPv6Sysctls.available { try IPv6Sysctls.prepareNodeInterface(name) }
@@ -64,8 +65,8 @@ struct BridgeSetup {
             let flags: AddressFlags = gw.family == .v6 && conf.enabledad != true ? [.noDAD] : []
             do {
                 try node.addAddress(gw, index: bridge.index, flags: flags)
-            } catch let e as KernelError where e.isExists {
-                continue  // a concurrent ADD put it there
+            } catch {
+                guard error.isExists else { throw error }  // else a concurrent ADD put it there
             }
         }
     }
