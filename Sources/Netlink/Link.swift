@@ -231,7 +231,7 @@ extension RouteSocket {
         let req = LinkRequest.veth(name: name, peerName: peerName, peerNamespaceFD: peerNamespace?.fileDescriptor,
                                    mtu: mtu, mac: mac, peerMAC: peerMAC)
         try execute(req) {
-            "creating veth \(name) with peer \(peerName)" + (peerNamespace.map { " in \($0.path)" } ?? "")
+            "creating veth \(name) (peer \(peerName)" + (peerNamespace.map { " in \($0.path)" } ?? "") + ")"
         }
         return try requireLink(named: name)
     }

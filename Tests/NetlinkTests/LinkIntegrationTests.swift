@@ -95,6 +95,22 @@ struct LinkIntegrationTests {
         #expect(try pod.ipJSON("link", "show").contains { $0["ifname"] as? String == "eth0" } == false)
     }
 
+    /// A peer name already taken in the pod: EEXIST, and nothing is left behind on the node.
+    @Test func vethPeerNameTakenInPod() throws {
+        let node = try TestNamespace(), pod = try TestNamespace()
+        defer { node.destroy(); pod.destroy() }
+        let nodeSock = try node.socket(), podSock = try pod.socket()
+        try podSock.addBridge(name: "eth0")
+        let e = expectKernelError {
+            try nodeSock.addVeth(name: "veth-x", peerName: "eth0", peerNamespace: pod.namespace)
+        }
+        #expect(e?.isExists == true)
+        #expect(e?.description.hasPrefix(
+            "creating veth veth-x (peer eth0 in \(pod.path)) in \(node.path): File exists") == true)
+        #expect(try nodeSock.link(named: "veth-x") == nil)
+        #expect(try node.ipJSON("link", "show").contains { $0["ifname"] as? String == "veth-x" } == false)
+    }
+
     /// The pod-side socket creates eth0 and places the host end into the node namespace.
     @Test func vethFromPodWithHostEndOnNode() throws {
         let node = try TestNamespace(), pod = try TestNamespace()
