@@ -31,9 +31,12 @@
 // Chain name and comment are the reference's (`utils.FormatChainName`, `FormatComment`), so DEL
 // and GC find the reference's chains too.
 //
-// Every change is one `ip6tables-restore --noflush -w` transaction (all or nothing). Install reads
-// `ip6tables-save -t nat` first so that a repeated ADD (a retry after a crash) rewrites the chain
-// and leaves exactly one jump per address. Remove is idempotent: with the pod addresses (from
+// Every change is one `ip6tables-restore --noflush -w` transaction (all or nothing). Install first
+// tries a script that creates the chain with `-N`: a chain that does not exist yet can have no jump
+// to it, so on the usual path (a new pod) nothing has to be read and one exec does it all. When the
+// chain exists (a repeated ADD, a retry after a crash) `-N` fails the whole transaction; install
+// then reads `ip6tables-save -t nat` and rewrites the chain, leaving exactly one jump per address.
+// Remove is idempotent: with the pod addresses (from
 // prevResult) it tries one exact delete transaction, and falls back — or, without addresses, goes
 // straight — to deleting whatever the saved table shows jumping to the chain, then the chain.
 // Nothing there is success. GC removes the chains whose comment names the network and a
@@ -105,6 +108,15 @@ public struct Masquerade: Sendable {
         let comment = try Self.validatedComment(network: network, containerID: containerID)
         let chain = Self.chainName(network: network, containerID: containerID)
         let operation = "installing masquerade chain \(chain) for network \"\(network)\" container \"\(containerID)\""
+        do {
+            try restore(RestoreScript.freshInstall(chain: chain, comment: comment, addresses: addresses, except: except),
+                        operation)
+            return
+        } catch .commandFailed {
+            // The chain exists already (or something else failed): rewrite from what is there.
+        } catch {
+            throw error
+        }
         let current = try save(operation)
         let script = RestoreScript.install(chain: chain, comment: comment, addresses: addresses,
                                            except: except, current: current)
