@@ -135,9 +135,13 @@ call() {
 # record KEY IMPL LINE: keeps µs, and counts failures / pings.
 record() {
     local key=$1 impl=$2; shift 2
-    local us rc rss ping
-    read -r us rc rss ping <<<"$*"
-    if [[ $rc == 0 ]]; then echo "$us" >> "$work/res/$key.$impl"; else echo 1 >> "$work/res/$key.$impl.fail"; fi
+    local us rc rss ping cpu
+    read -r us rc rss ping cpu <<<"$*"
+    if [[ $rc == 0 ]]; then
+        echo "$us" >> "$work/res/$key.$impl"; echo "$cpu" >> "$work/res/$key.$impl.cpu"
+    else
+        echo 1 >> "$work/res/$key.$impl.fail"
+    fi
     [[ $ping != - ]] && echo "$ping" >> "$work/res/$key.$impl.ping"
     echo "$rss" >> "$work/res/$key.$impl.rss"
 }
@@ -416,6 +420,8 @@ for s in "${ran[@]}"; do
     row "$t" "ADD" "$(fmt_ms "$work/res/$s.add.ours")" "$(fmt_ms "$work/res/$s.add.ref")" "$r" "≤ $addlim" "$(verdict "$r" le "$addlim")"
     r=$(ratio "$(median "$work/res/$s.del.ours")" "$(median "$work/res/$s.del.ref")")
     row "$t" "DEL" "$(fmt_ms "$work/res/$s.del.ours")" "$(fmt_ms "$work/res/$s.del.ref")" "$r" "≤ 0.5" "$(verdict "$r" le 0.5)"
+    r=$(ratio "$(median "$work/res/$s.add.ours.cpu")" "$(median "$work/res/$s.add.ref.cpu")")
+    row "$t" "CPU time of one ADD (user + sys, with children)" "$(fmt_ms "$work/res/$s.add.ours.cpu")" "$(fmt_ms "$work/res/$s.add.ref.cpu")" "$r" "" ""
     if [[ $kind != ipam ]]; then
         r=$(ratio "$(median "$work/res/$s.first.ours")" "$(median "$work/res/$s.first.ref")")
         row "$t" "ADD, first pod on a fresh node" "$(fmt_ms "$work/res/$s.first.ours")" "$(fmt_ms "$work/res/$s.first.ref")" "$r" "" ""

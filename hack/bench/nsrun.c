@@ -8,6 +8,7 @@
 // -p/-g, as soon as CMD exits 0 it runs `ping -6 -n -c1 -W1 GATEWAY` inside PODNS: is the pod's
 // address usable the moment ADD returns?
 // Prints one line: <wall µs> <exit status> <peak RSS kB of CMD and its children> <ping: 1|0|->
+//                  <CPU µs (user + system) of CMD and its children>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +101,7 @@ int main(int argc, char **argv) {
         while (waitpid(p, &ps, 0) < 0) if (errno != EINTR) die("waitpid", NULL);
         ping = (WIFEXITED(ps) && WEXITSTATUS(ps) == 0) ? "1" : "0";
     }
-    printf("%.0f %d %ld %s\n", t1 - t0, code, ru.ru_maxrss, ping);
+    long cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+    printf("%.0f %d %ld %s %ld\n", t1 - t0, code, ru.ru_maxrss, ping, cpu);
     return 0;
 }
