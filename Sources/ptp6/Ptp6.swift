@@ -43,6 +43,10 @@ struct Ptp6: Plugin {
             try PodInterface(namespace: pod.namespace, socket: pod.socket, link: pair.pod)
                 .configure(addresses: plan.ips, routes: plan.podRoutes(index: pair.pod.index), enableDAD: false,
                            addressFlags: [.noPrefixRoute])
+            // Both ends up: make the kernel finish the carrier change before anything is sent
+            // (qdisc attached, IPv6 ready), or the first packets can be dropped for up to a second.
+            let podLink = try pod.socket.awaitOperationalUp(index: pair.pod.index)
+            let hostLink = try node.awaitOperationalUp(index: pair.host.index)
 
             // The node's way back: one /128 per pod address. IPAM has just handed the address to
             // this pod, so a route left over from an attachment that leaked is replaced, not kept.
@@ -53,8 +57,6 @@ struct Ptp6: Plugin {
             try MasqueradeStep(request: request, enabled: conf.masquerade, except: conf.masqueradeExcept ?? [])
                 .install(plan.ips.map(\.address.address), undo: undo)
 
-            let hostLink = try node.link(index: pair.host.index) ?? pair.host
-            let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod
             var result = CNIResult(
                 interfaces: [
                     .init(name: hostLink.name, mac: hostLink.mac?.description, mtu: Int(hostLink.mtu)),

@@ -64,7 +64,13 @@ struct PtpRouting {
             add(CNIResult.Route(dst: ip.address.network, gw: Self.gateway))
         }
         for var r in ipam.routes {
-            if r.gw == nil { r.gw = Self.gateway }  // an explicit gw is kept as IPAM gave it
+            // A route without gw goes via fe80::1; an explicit gw is kept as IPAM gave it. Only a
+            // link-local one can work: nothing else is on-link on a point-to-point pod link (every
+            // route is via a gateway), and the kernel refuses a next hop it cannot reach directly.
+            if let gw = r.gw, !gw.isLinkLocal {
+                throw CNIError.invalidConfig("IPAM route \(r.dst) via \(gw): on a ptp6 link only a link-local next hop is reachable; leave \"gw\" out to route via \(Self.gateway)")
+            }
+            if r.gw == nil { r.gw = Self.gateway }
             routes.removeAll { $0.dst.network == r.dst.network && $0.table == r.table }
             routes.append(r)
         }
