@@ -182,11 +182,15 @@ struct Ptp6Tests {
         try lab.expectNoResidue("after DEL without the netns")
         #expect(try lab.ptp6("DEL", id: "d2", pod: p2, config: conf2).status == 0)
 
-        // 3: no netns and no prevResult (a 0.3.x runtime): chain found by name, lease by IPAM.
+        // 3: no netns and no prevResult (a 0.3.x runtime): chain found by name, lease by IPAM. The
+        // host veth is then known to nobody but the kernel, which removes it with the namespace —
+        // asynchronously, after `ip netns del` returns — so wait for that before looking.
         let p3 = try lab.addPod()
         let add3 = try lab.ptp6("ADD", id: "d3", pod: p3, config: lab.config())
         try #require(add3.status == 0, "ADD: \(add3.stdout)")
         try lab.deletePod(p3)
+        let deadline = Date().addingTimeInterval(10)
+        while try !lab.hostVeths().isEmpty, Date() < deadline { usleep(20_000) }
         let del3 = try lab.ptp6("DEL", id: "d3", pod: p3, config: lab.config())
         #expect(del3.status == 0, "DEL without netns and prevResult: \(del3.stdout)")
         try lab.expectNoResidue("after DEL without netns and prevResult")
@@ -236,6 +240,71 @@ struct Ptp6Tests {
         #expect(try !lab.links(in: pod).contains("eth0"))
     }
 
+    // MARK: Options
+
+    @Test("mtu, MAC (runtimeConfig > args.cni > CNI_ARGS) and dns (overrides IPAM's) reach the pod")
+    func options() throws {
+        let lab = try Ptp6Lab()
+        defer { lab.destroy() }
+        let resolv = "\(lab.data.path)/resolv.conf"
+        try "nameserver fd42:53::1\nsearch ipam.test\n".write(toFile: resolv, atomically: true, encoding: .utf8)
+        func conf() -> [String: Any] {
+            var c = lab.config()
+            var ipam = c["ipam"] as! [String: Any]
+            ipam["resolvConf"] = resolv
+            c["ipam"] = ipam
+            c["mtu"] = 1400
+            return c
+        }
+        let cases: [(id: String, edit: (inout [String: Any]) -> Void, cniArgs: String, mac: String)] = [
+            ("m1", { $0["runtimeConfig"] = ["mac": "c2:11:22:33:44:01"]; $0["args"] = ["cni": ["mac": "c2:11:22:33:44:02"]] },
+             "IgnoreUnknown=1;MAC=c2:11:22:33:44:03", "c2:11:22:33:44:01"),
+            ("m2", { $0["args"] = ["cni": ["mac": "c2:11:22:33:44:02"]] }, "IgnoreUnknown=1;MAC=c2:11:22:33:44:03", "c2:11:22:33:44:02"),
+            ("m3", { $0["dns"] = ["nameservers": ["fd42:53::2"]] }, "IgnoreUnknown=1;K8S_POD_NAME=x;MAC=c2:11:22:33:44:03", "c2:11:22:33:44:03"),
+        ]
+        for c in cases {
+            let pod = try lab.addPod()
+            var config = conf()
+            c.edit(&config)
+            let add = try lab.ptp6("ADD", id: c.id, pod: pod, config: config, env: ["CNI_ARGS": c.cniArgs])
+            try #require(add.status == 0, "ADD \(c.id): \(add.stdout)")
+            let r = Ptp6Result(add)
+            let eth0 = try #require(try Ptp6Lab.jsonArray("ip -j -n \(pod) link show dev eth0").first)
+            #expect(eth0["address"] as? String == c.mac, "\(c.id)")
+            #expect(eth0["mtu"] as? Int == 1400)
+            let host = try #require(try Ptp6Lab.jsonArray("ip -j -n \(lab.node) link show dev \(r.hostVeth)").first)
+            #expect(host["mtu"] as? Int == 1400)
+            #expect(r.interfaces.last?["mac"] as? String == c.mac)
+            #expect(r.interfaces.allSatisfy { $0["mtu"] as? Int == 1400 })
+            let dns = r.json["dns"] as? [String: Any]
+            let expected = c.id == "m3" ? ["fd42:53::2"] : ["fd42:53::1"]
+            #expect(dns?["nameservers"] as? [String] == expected, "\(c.id): \(String(describing: dns))")
+            #expect(try lab.ping(from: pod, Ptp6Lab.nodeULA))
+            var del = config
+            del["prevResult"] = r.json
+            #expect(try lab.ptp6("DEL", id: c.id, pod: pod, config: del).status == 0)
+        }
+        try lab.expectNoResidue("after DEL")
+    }
+
+    @Test("STATUS is 50 when masquerade is needed and ip6tables-restore is missing, 0 with ipMasq false")
+    func statusWithoutIptables() throws {
+        let lab = try Ptp6Lab()
+        defer { lab.destroy() }
+        let pod = try lab.addPod()
+        let missing = try lab.ptp6("STATUS", id: "s", pod: pod, config: lab.config(version: "1.1.0"), env: ["PATH": "/nonexistent"])
+        #expect(missing.errorCode == 50, "\(missing.stdout)")
+        var noMasq = lab.config(version: "1.1.0")
+        noMasq["ipMasq"] = false
+        let ok = try lab.ptp6("STATUS", id: "s", pod: pod, config: noMasq, env: ["PATH": "/nonexistent"])
+        #expect(ok.status == 0, "\(ok.stdout)")
+        // An IPAM plugin that is not in CNI_PATH is not ready either.
+        var badIPAM = lab.config(version: "1.1.0")
+        badIPAM["ipam"] = ["type": "no-such-ipam-\(getpid())"]
+        let noIPAM = try lab.ptp6("STATUS", id: "s", pod: pod, config: badIPAM)
+        #expect(noIPAM.status != 0, "\(noIPAM.stdout)")
+    }
+
     // MARK: CHECK, GC
 
     @Test("CHECK notices a missing node route, gateway address or masquerade chain")
@@ -272,6 +341,11 @@ struct Ptp6Tests {
         try Ptp6Lab.sh("ip netns exec \(lab.node) ip6tables -w -t nat -F \(chain)")
         let noMasq = try check()
         #expect(noMasq.errorCode == 100 && noMasq.errorMessage.contains("masquerade"), "\(noMasq.stdout)")
+
+        // The lease is gone: the delegated IPAM CHECK fails, and ptp6 passes that on.
+        try FileManager.default.removeItem(atPath: "\(lab.data.path)/\(lab.network)/\(r.address)")
+        let noLease = try check()
+        #expect(noLease.status != 0 && noLease.errorMessage.contains("IPAM"), "\(noLease.stdout)")
 
         #expect(try lab.ptp6("DEL", id: "k", pod: pod, config: conf).status == 0)
         try lab.expectNoResidue("after DEL")
