@@ -44,9 +44,12 @@ struct Ptp6: Plugin {
                 .configure(addresses: plan.ips, routes: plan.podRoutes(index: pair.pod.index), enableDAD: false,
                            addressFlags: [.noPrefixRoute])
             // Both ends up: make the kernel finish the carrier change before anything is sent
-            // (qdisc attached, IPv6 ready), or the first packets can be dropped for up to a second.
-            let podLink = try pod.socket.awaitOperationalUp(index: pair.pod.index)
-            let hostLink = try node.awaitOperationalUp(index: pair.host.index)
+            // (qdisc attached, IPv6 ready), or the first packets can be dropped for up to a second
+            // (a pair whose two ends share an ifindex; see `firstPacketSameIfindex`). The query
+            // itself makes recent kernels apply the change at once (rtnl_getlink syncs the link
+            // watcher for that device); older ones are polled.
+            let podLink = try waitUntilOperational(pod.socket, index: pair.pod.index)
+            let hostLink = try waitUntilOperational(node, index: pair.host.index)
 
             // The node's way back: one /128 per pod address. IPAM has just handed the address to
             // this pod, so a route left over from an attachment that leaked is replaced, not kept.
