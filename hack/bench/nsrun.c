@@ -6,7 +6,8 @@
 // the caller's network namespace), then measures CMD's wall time from just before posix_spawn to
 // just after wait4, with stdin/stdout/stderr from/to the files given (default /dev/null). With
 // -p/-g, as soon as CMD exits 0 it runs `ping -6 -n -c1 -W1 GATEWAY` inside PODNS: is the pod's
-// address usable the moment ADD returns?
+// address usable the moment ADD returns? `-g @` takes the first "gateway" of the result CMD wrote
+// to OUT (a link-local one gets the scope %eth0).
 // Prints one line: <wall µs> <exit status> <peak RSS kB of CMD and its children> <ping: 1|0|->
 //                  <CPU µs (user + system) of CMD and its children>
 #define _GNU_SOURCE
@@ -92,6 +93,29 @@ int main(int argc, char **argv) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
     const char *ping = "-";
+    char gwbuf[128];
+    if (podfd >= 0 && gw && code == 0 && strcmp(gw, "@") == 0) {
+        gw = NULL;
+        FILE *f = out ? fopen(out, "r") : NULL;
+        static char text[65536];
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f) fclose(f);
+        text[n] = 0;
+        char *k = strstr(text, "\"gateway\"");
+        if (k) {
+            k += 9;
+            while (*k == ' ' || *k == ':' || *k == '\n' || *k == '\t') k++;
+            if (*k == '"') {
+                k++;
+                size_t i = 0;
+                while (k[i] && k[i] != '"' && i < 100) { gwbuf[i] = k[i]; i++; }
+                gwbuf[i] = 0;
+                if (strncasecmp(gwbuf, "fe80:", 5) == 0) strcat(gwbuf, "%eth0");
+                gw = gwbuf;
+            }
+        }
+        if (!gw) ping = "0";
+    }
     if (podfd >= 0 && gw && code == 0) {
         if (setns(podfd, CLONE_NEWNET) != 0) die("setns", podns);
         char *pargv[] = {"ping", "-6", "-n", "-q", "-c1", "-W1", (char *)gw, NULL};
