@@ -106,7 +106,7 @@ public final class LeaseStore {
             return false
         }
         try FileSystem.writeAtomically(Array(a.description.utf8), to: "\(directory)/last_reserved_ip.\(rangeSet)",
-                                       temporaryDirectory: indexDirectory, mode: 0o644)
+                                       temporaryDirectory: indexDirectory)
         try rememberLastReserved(rangeSet)
         return true
     }
@@ -184,6 +184,9 @@ public final class LeaseStore {
     }
 
     func rebuildIndex() throws(FileSystem.Failure) {
+        // Until the rebuild completes, `seen` must not vouch for a half-built index: without it the
+        // next call rebuilds again (an interrupted GC or sync would otherwise hide leases from DEL/ADD).
+        try FileSystem.remove(seenPath)
         for name in try FileSystem.list(indexDirectory) where name != "seen" && !name.hasPrefix(".tmp-") {
             try FileSystem.remove("\(indexDirectory)/\(name)")
         }
