@@ -45,18 +45,22 @@ final class HostLocalFixture {
         config(version, ipam: ipam, top: top, type: "host-local")
     }
 
-    /// Runs our binary.
+    /// Runs our binary. (Through `SpawnedPlugin`, not `PluginProcess.exec`: a plugin that refuses its
+    /// environment exits without reading stdin, and writing to that pipe would SIGPIPE the test process.)
     @discardableResult
     func run(_ command: String, _ config: String, containerID: String = "ctr1", ifname: String = "eth0",
              args: String? = nil, env: [String: String] = [:]) throws -> PluginProcess.Output {
-        try PluginProcess("host-local6").run(command, containerID: containerID, ifname: ifname, args: args,
-                                             config: config, extraEnv: env)
+        var extra = env
+        if let args { extra["CNI_ARGS"] = args }
+        return try SpawnedPlugin.hostLocal(command, containerID: containerID, config: config, ifname: ifname,
+                                           extraEnv: extra).wait().output
     }
 
     /// Runs the reference binary from /usr/lib/cni.
     @discardableResult
     func runReference(_ command: String, _ config: String, containerID: String = "ctr1", ifname: String = "eth0") throws -> PluginProcess.Output {
-        try PluginProcess("host-local", reference: true).run(command, containerID: containerID, ifname: ifname, config: config)
+        try SpawnedPlugin.hostLocal(command, containerID: containerID, config: config, ifname: ifname,
+                                    reference: true).wait().output
     }
 
     // MARK: what is on disk
@@ -178,6 +182,10 @@ final class SpawnedPlugin {
         var stderr: String
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:] }
         var errorCode: Int? { json["code"] as? Int }
+        /// As `PluginProcess` reports it (a signal as 128 + its number).
+        var output: PluginProcess.Output {
+            PluginProcess.Output(stdout: stdout, stderr: stderr, status: code ?? 128 + (signal ?? 0))
+        }
     }
 
     /// Environment for a CNI verb, like `PluginProcess.run`.

@@ -259,7 +259,7 @@ import Testing
     }
 
     @Test func versionVerb() throws {
-        let out = try PluginProcess("host-local6").run("VERSION", config: "")
+        let out = try SpawnedPlugin.hostLocal("VERSION", containerID: "", config: "").wait().output
         #expect(out.status == 0)
         #expect(out.json["supportedVersions"] as? [String] == HL.versions)
     }
