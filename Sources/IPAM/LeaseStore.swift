@@ -51,7 +51,8 @@ public final class LeaseStore {
             try FileSystem.makeDirectories(indexDirectory)
         } catch { throw error.cniError }
         let lock = try FileLock(path: "\(directory)/lock", timeout: timeout)
-        let result = try body()
+        let result: T
+        do { result = try body() } catch { throw error.cniError }  // I/O failures are code 5, not 999
         _ = consume lock
         return result
     }
@@ -181,6 +182,18 @@ public final class LeaseStore {
             leases.append(Lease(address: a, owner: owner))
         }
         return leases
+    }
+
+    /// Files named like a lease but naming no owner (empty or blank): left by a writer killed between
+    /// creating and writing one (the reference plugin creates, then writes). Nobody's attachment.
+    public func ownerlessLeases() throws(FileSystem.Failure) -> [IPAddress] {
+        var found: [IPAddress] = []
+        for name in try FileSystem.list(directory) {
+            guard let a = IPAddress(name), a.description == name,
+                  let bytes = try FileSystem.read("\(directory)/\(name)"), Owner(fileContent: bytes) == nil else { continue }
+            found.append(a)
+        }
+        return found
     }
 
     func rebuildIndex() throws(FileSystem.Failure) {

@@ -187,6 +187,27 @@ import IPAddressing
         #expect(Set(leases.map(\.owner)) == [x, y])
     }
 
+    @Test func ownerlessLeaseFiles() throws {
+        try locked { _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0) }
+        try scratch.write("net/2001:db8:1::3", "")
+        try scratch.write("net/2001:db8:1::4", "\r\n")
+        try scratch.write("net/2001:db8:1::5", "legacy")
+        try scratch.write("net/2001:0db8:1::6", "")   // not a lease name
+        #expect(try Set(store.ownerlessLeases()) == [ip("2001:db8:1::3"), ip("2001:db8:1::4")])
+        // An ownerless file still blocks its address: it is never overwritten.
+        #expect(try !locked { try store.reserve(ip("2001:db8:1::3"), for: y, rangeSet: 0) })
+    }
+
+    @Test func ioFailuresInsideTheLockAreCode5() throws {
+        let e = cniError {
+            try store.withLock(timeout: 1) { throw FileSystem.Failure(operation: "reading", path: "/x", errno: EIO) }
+        }
+        #expect(e?.code == 5)
+        #expect(e?.msg.contains("reading /x") == true)
+        let passthrough = cniError { try store.withLock(timeout: 1) { throw CNIError(code: 101, "full") } }
+        #expect(passthrough?.code == 101)
+    }
+
     @Test func atomicWritesNeverLeaveHalfFiles() throws {
         try FileManager.default.createDirectory(atPath: indexDir, withIntermediateDirectories: true)
         let target = "\(dir)/2001:db8:1::2"
@@ -215,7 +236,7 @@ import IPAddressing
         // Make every index write fail: our temporary file's name is taken by a directory.
         let blocker = "\(indexDir)/.tmp-\(getpid())"
         try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: false)
-        #expect(throws: FileSystem.Failure.self) { try locked { try store.rebuildIndex() } }
+        #expect(cniError { try locked { try store.rebuildIndex() } }?.code == 5)
         try FileManager.default.removeItem(atPath: blocker)
         try locked { try store.syncWithOtherWriters(rangeSets: 1) }
         #expect(try store.addresses(of: x) == [ip("2001:db8:1::2")])

@@ -232,6 +232,41 @@ import Testing
         #expect(Set(f.leases.values) == ["a\r\neth0", "c\r\neth0"])
     }
 
+    /// A lease file that names nobody (the reference creates a lease, then writes it: a crash in
+    /// between leaves it empty) blocks its address until GC frees it.
+    @Test func gcFreesOwnerlessLeaseFiles() throws {
+        let f = HostLocalFixture("gc-ownerless")
+        let conf = f.config("1.1.0", ipam: "\"subnet\":\"2001:db8:1::/64\"")
+        #expect(try f.run("ADD", conf, containerID: "a").status == 0)
+        FileManager.default.createFile(atPath: "\(f.netDir)/2001:db8:1::3", contents: Data())
+        FileManager.default.createFile(atPath: "\(f.netDir)/2001:db8:1::4", contents: Data(" \r\n".utf8))
+        #expect(HL.addresses(try f.run("ADD", conf, containerID: "b")) == ["2001:db8:1::5"])
+        #expect(try f.run("GC", conf).status == 0)  // no valid set: nothing released
+        #expect(f.leases.count == 4)
+        let gc = f.config("1.1.0", ipam: "\"subnet\":\"2001:db8:1::/64\"", top: """
+            "cni.dev/valid-attachments":[{"containerID":"a","ifname":"eth0"},{"containerID":"b","ifname":"eth0"}]
+            """)
+        #expect(try f.run("GC", gc).status == 0)
+        #expect(f.leases == ["2001:db8:1::2": "a\r\neth0", "2001:db8:1::5": "b\r\neth0"])
+    }
+
+    /// I/O failures are code 5 (the spec's), not an internal error.
+    @Test func ioFailuresAreCode5() throws {
+        let f = HostLocalFixture("io")
+        let conf = f.config(ipam: "\"subnet\":\"2001:db8:1::/64\"")
+        #expect(try f.run("ADD", conf, containerID: "a").status == 0)
+        try FileManager.default.removeItem(atPath: "\(f.indexDir)/seen")
+        try FileManager.default.createDirectory(atPath: "\(f.indexDir)/seen", withIntermediateDirectories: false)
+        for verb in ["ADD", "DEL", "CHECK"] {
+            let out = try f.run(verb, conf, containerID: "b")
+            #expect(out.errorCode == 5, "\(verb): \(out.stdout)")
+            #expect(out.errorMessage.contains(".v6cni/seen"))
+        }
+        let dns = try f.run("ADD", f.config(ipam: "\"subnet\":\"2001:db8:1::/64\",\"resolvConf\":\"\(f.root)\""), containerID: "c")
+        #expect(dns.errorCode == 5, "\(dns.stdout)")
+        #expect(f.leases == ["2001:db8:1::2": "a\r\neth0"])
+    }
+
     @Test func gcWithAnEmptyValidSetReleasesEverything() throws {
         let f = HostLocalFixture("gc-empty")
         let conf = f.config("1.1.0", ipam: "\"subnet\":\"2001:db8:1::/64\"")
