@@ -44,6 +44,47 @@ import Testing
         for n in 0..<24 { #expect(f.leases(of: "c\(n)").count == 2, "c\(n)") }
     }
 
+    /// Both plugins at once, several processes each: no address twice; then each DELs the other's.
+    @Test func concurrentWithTheReference() throws {
+        let f = HostLocalFixture("ref-concurrent", tmpfs: true)
+        let ours = f.config(ipam: Self.ipam), theirs = f.referenceConfig(ipam: Self.ipam)
+        struct Run { var id: String; var reference: Bool; var exit: SpawnedPlugin.Exit? }
+        let adds = Collected<Run>()
+        onThreads(6) { t in
+            let reference = t % 2 == 1
+            for i in 0..<15 {
+                let id = "\(reference ? "ref" : "our")-\(t)-\(i)"
+                let e = try? SpawnedPlugin.hostLocal("ADD", containerID: id, config: reference ? theirs : ours, reference: reference).wait()
+                adds.append(Run(id: id, reference: reference, exit: e))
+            }
+        }
+        var owner: [String: String] = [:]
+        for r in adds.all {
+            guard let e = r.exit, e.code == 0 else {
+                Issue.record("\(r.reference ? "reference" : "our") ADD \(r.id) failed: \(r.exit?.stdout ?? "spawn failed")")
+                continue
+            }
+            for a in HL.addresses(e.output) {
+                #expect(owner[a] == nil, "\(a) handed to \(owner[a] ?? "") and \(r.id)")
+                owner[a] = r.id
+            }
+        }
+        #expect(owner.count == 2 * 90)
+        #expect(f.leases.count == 2 * 90)
+        for (a, id) in owner { #expect(f.leases[a] == "\(id)\r\neth0") }
+        let dels = Collected<Run>()
+        onThreads(6) { t in
+            let reference = t % 2 == 0  // the other plugin
+            for i in 0..<15 {
+                let id = "\(reference ? "our" : "ref")-\(t)-\(i)"
+                let e = try? SpawnedPlugin.hostLocal("DEL", containerID: id, config: reference ? theirs : ours, reference: reference).wait()
+                dels.append(Run(id: id, reference: reference, exit: e))
+            }
+        }
+        for r in dels.all where r.exit?.code != 0 { Issue.record("DEL \(r.id) failed: \(r.exit?.stdout ?? "")") }
+        #expect(f.leases.isEmpty, "\(f.leases.count) left")
+    }
+
     @Test func eachRefusesADuplicateOfTheOthersLease() throws {
         let f = HostLocalFixture("ref-dup")
         let ours = f.config(ipam: Self.ipam), theirs = f.referenceConfig(ipam: Self.ipam)

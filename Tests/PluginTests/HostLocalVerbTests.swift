@@ -84,6 +84,18 @@ import Testing
         #expect(ours.lastReserved(0) == ref.lastReserved(0) && ours.lastReserved(1) == ref.lastReserved(1))
     }
 
+    /// No `cniVersion` means 0.1.0: a 0.1.0 result, and no CHECK/STATUS/GC.
+    @Test func missingVersionIs010() throws {
+        let f = HostLocalFixture("noversion")
+        let conf = f.config(ipam: "\"subnet\":\"2001:db8:1::/64\"").replacingOccurrences(of: "\"cniVersion\":\"1.0.0\",", with: "")
+        #expect(!conf.contains("cniVersion"))
+        let add = try f.run("ADD", conf)
+        #expect(HL.canonical(add.stdout) == HL.canonical("{\"cniVersion\":\"0.1.0\",\"ip6\":{\"ip\":\"2001:db8:1::2/64\",\"gateway\":\"2001:db8:1::1\"}}"))
+        for verb in ["CHECK", "STATUS", "GC"] { #expect(try f.run(verb, conf).errorCode == 1, "\(verb)") }
+        #expect(try f.run("DEL", conf).status == 0)
+        #expect(f.leases.isEmpty)
+    }
+
     @Test func ipv6OnlyLegacyResultHasNoIp4() throws {
         let f = HostLocalFixture("v6only")
         let add = try f.run("ADD", f.config("0.2.0", ipam: "\"subnet\":\"fd00:10::/64\""))
