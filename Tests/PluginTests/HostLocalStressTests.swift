@@ -148,13 +148,17 @@ import IPAddressing
         let conf = f.config("1.0.0", ipam: Self.crashIPAM)
         var rng = SystemRandomNumberGenerator()
 
-        // How long one ADD and one DEL take here: kill moments spread over 1.5× that.
-        var t = HL.now()
-        #expect(try f.run("ADD", conf, containerID: "calibrate").status == 0)
-        let addTime = HL.seconds(since: t)
-        t = HL.now()
-        #expect(try f.run("DEL", conf, containerID: "calibrate").status == 0)
-        let delTime = HL.seconds(since: t)
+        // How long one ADD and one DEL take here (median of three): kill moments spread over 1.5× that.
+        var addTimes: [Double] = [], delTimes: [Double] = []
+        for _ in 0..<3 {
+            var t = HL.now()
+            #expect(try f.run("ADD", conf, containerID: "calibrate").status == 0)
+            addTimes.append(HL.seconds(since: t))
+            t = HL.now()
+            #expect(try f.run("DEL", conf, containerID: "calibrate").status == 0)
+            delTimes.append(HL.seconds(since: t))
+        }
+        let addTime = addTimes.sorted()[1], delTime = delTimes.sorted()[1]
         let addWindow = UInt32(max(addTime, 0.005) * 1.5e6), delWindow = UInt32(max(delTime, 0.005) * 1.5e6)
 
         // 1. ADDs killed at random moments. After each wave the next calls must read the store: DEL
