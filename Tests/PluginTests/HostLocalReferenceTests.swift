@@ -49,8 +49,8 @@ import Testing
         let f = HostLocalFixture("ref-concurrent", tmpfs: true)
         let ours = f.config(ipam: Self.ipam), theirs = f.referenceConfig(ipam: Self.ipam)
         struct Run { var id: String; var reference: Bool; var exit: SpawnedPlugin.Exit? }
-        let adds = Collected<Run>()
-        onThreads(6) { t in
+        let adds = HL.Collected<Run>()
+        HL.onThreads(6) { t in
             let reference = t % 2 == 1
             for i in 0..<15 {
                 let id = "\(reference ? "ref" : "our")-\(t)-\(i)"
@@ -72,8 +72,8 @@ import Testing
         #expect(owner.count == 2 * 90)
         #expect(f.leases.count == 2 * 90)
         for (a, id) in owner { #expect(f.leases[a] == "\(id)\r\neth0") }
-        let dels = Collected<Run>()
-        onThreads(6) { t in
+        let dels = HL.Collected<Run>()
+        HL.onThreads(6) { t in
             let reference = t % 2 == 0  // the other plugin
             for i in 0..<15 {
                 let id = "\(reference ? "our" : "ref")-\(t)-\(i)"

@@ -15,8 +15,8 @@ import IPAddressing
         let conf = f.config("1.0.0", ipam: "\"ranges\":[[{\"subnet\":\"2001:db8:c::/64\"}],[{\"subnet\":\"10.20.0.0/22\"}]]")
         let threads = 16, perThread = 50
         struct Run { var id: String; var exit: SpawnedPlugin.Exit?; var error: String? }
-        let adds = Collected<Run>()
-        onThreads(threads) { t in
+        let adds = HL.Collected<Run>()
+        HL.onThreads(threads) { t in
             for i in 0..<perThread {
                 let id = "ctr-\(t)-\(i)"
                 do { adds.append(Run(id: id, exit: try SpawnedPlugin.hostLocal("ADD", containerID: id, config: conf).wait())) }
@@ -48,8 +48,8 @@ import IPAddressing
         #expect(index.count == threads * perThread)
         for (name, entries) in index { #expect(entries.count == 2, "\(name): \(entries)") }
 
-        let dels = Collected<Run>()
-        onThreads(threads) { t in
+        let dels = HL.Collected<Run>()
+        HL.onThreads(threads) { t in
             for i in 0..<perThread {
                 let id = "ctr-\(t)-\(i)"
                 do { dels.append(Run(id: id, exit: try SpawnedPlugin.hostLocal("DEL", containerID: id, config: conf).wait())) }

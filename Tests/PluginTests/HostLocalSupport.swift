@@ -314,22 +314,24 @@ final class SpawnedPlugin {
     }
 }
 
-/// Runs `body(i)` for i in 0..<count on `count` threads at once and waits for all of them.
-func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let group = DispatchGroup()
-    for i in 0..<count {
-        group.enter()
-        let t = Thread { body(i); group.leave() }
-        t.stackSize = 1 << 20
-        t.start()
+extension HL {
+    /// Runs `body(i)` for i in 0..<count on `count` threads at once and waits for all of them.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<count {
+            group.enter()
+            let t = Thread { body(i); group.leave() }
+            t.stackSize = 1 << 20
+            t.start()
+        }
+        group.wait()
     }
-    group.wait()
-}
 
-/// A lock-protected box for results gathered from several threads.
-final class Collected<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [T] = []
-    func append(_ item: T) { lock.lock(); items.append(item); lock.unlock() }
-    var all: [T] { lock.lock(); defer { lock.unlock() }; return items }
+    /// A lock-protected box for results gathered from several threads.
+    final class Collected<T>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [T] = []
+        func append(_ item: T) { lock.lock(); items.append(item); lock.unlock() }
+        var all: [T] { lock.lock(); defer { lock.unlock() }; return items }
+    }
 }
