@@ -24,7 +24,9 @@ public struct HostLocal: Plugin {
         let (config, store, owner) = try prepare(request)
         var result = CNIResult(routes: config.routes)
         if let path = config.resolvConf {
-            guard let text = try FileSystem.readString(path) else {
+            let content: String?
+            do { content = try FileSystem.readString(path) } catch { throw error.cniError }
+            guard let text = content else {
                 throw CNIError.invalidConfig("field \"ipam.resolvConf\": \(path) does not exist")
             }
             result.dns = ResolvConf.parse(text)
@@ -116,6 +118,9 @@ public struct HostLocal: Plugin {
                 let inUse = lease.owner.ifname.isEmpty ? keepIDs.contains(lease.owner.containerID) : keep.contains(lease.owner)
                 if inUse { continue }
                 do { try FileSystem.remove(store.leasePath(lease.address)) } catch { failures.append("\(error)") }
+            }
+            for a in try store.ownerlessLeases() {
+                do { try FileSystem.remove(store.leasePath(a)) } catch { failures.append("\(error)") }
             }
             try store.rebuildIndex()
         }
