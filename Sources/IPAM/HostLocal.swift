@@ -123,6 +123,7 @@ public struct HostLocal: Plugin {
                 do { try FileSystem.remove(store.leasePath(a)) } catch { failures.append("\(error)") }
             }
             try store.rebuildIndex()
+            try store.removeStaleTemporaryFiles()
         }
         if !failures.isEmpty {
             throw CNIError(.ioFailure, "GC could not release every stale lease", details: failures.joined(separator: "; "))

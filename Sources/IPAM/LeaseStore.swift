@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CNI
 import IPAddressing
 
@@ -194,6 +197,14 @@ public final class LeaseStore {
             found.append(a)
         }
         return found
+    }
+
+    /// Temporary files of writers that were killed mid-write (their process is gone).
+    public func removeStaleTemporaryFiles() throws(FileSystem.Failure) {
+        for name in try FileSystem.list(indexDirectory) where name.hasPrefix(".tmp-") {
+            guard let pid = Int32(name.dropFirst(5)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try FileSystem.remove("\(indexDirectory)/\(name)")
+        }
     }
 
     func rebuildIndex() throws(FileSystem.Failure) {

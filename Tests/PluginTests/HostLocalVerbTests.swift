@@ -262,6 +262,24 @@ import Testing
         #expect(f.leases == ["2001:db8:1::2": "a\r\neth0", "2001:db8:1::5": "b\r\neth0"])
     }
 
+    /// A writer killed mid-write leaves `.v6cni/.tmp-<pid>`; GC removes those of dead processes only.
+    @Test func gcRemovesTemporaryFilesOfDeadWriters() throws {
+        let f = HostLocalFixture("gc-tmp")
+        let conf = f.config("1.1.0", ipam: "\"subnet\":\"2001:db8:1::/64\"")
+        #expect(try f.run("ADD", conf, containerID: "a").status == 0)
+        let dead = "\(f.indexDir)/.tmp-2147483646"        // no such process
+        let alive = "\(f.indexDir)/.tmp-\(getpid())"       // this test process
+        FileManager.default.createFile(atPath: dead, contents: Data("x".utf8))
+        FileManager.default.createFile(atPath: alive, contents: Data("x".utf8))
+        let gc = f.config("1.1.0", ipam: "\"subnet\":\"2001:db8:1::/64\"", top: """
+            "cni.dev/valid-attachments":[{"containerID":"a","ifname":"eth0"}]
+            """)
+        #expect(try f.run("GC", gc).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: alive))
+        #expect(f.leases == ["2001:db8:1::2": "a\r\neth0"])
+    }
+
     /// I/O failures are code 5 (the spec's), not an internal error.
     @Test func ioFailuresAreCode5() throws {
         let f = HostLocalFixture("io")
