@@ -19,7 +19,6 @@ struct Bridge6: Plugin {
         }
         let undo = Undo()
         do {
-            let bridge = try BridgeSetup(node: node, conf: conf).ensureBridge()
             var result = CNIResult()
             if let ipam {
                 result = try ipam.add()
@@ -32,6 +31,9 @@ struct Bridge6: Plugin {
                 }
                 try IPv6Sysctls.requireIPv6("bridge6 with IPv6 addresses")
             }
+            // Only now, with the MTU known to suit the addresses: a bridge made with an MTU below
+            // 1280 has no IPv6 at all, and would outlive this failed ADD.
+            let bridge = try BridgeSetup(node: node, conf: conf).ensureBridge()
             let gateways = Gateways(result: &result, conf: conf)
             let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
                                            podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },

@@ -76,7 +76,7 @@ struct Bridge6Node {
         var out: [String: String] = [:]
         for name in names where !name.hasPrefix(".") && !name.hasPrefix("last_reserved_ip") && name != "lock" {
             let text = (try? String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8)) ?? ""
-            out[name] = String(text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).first ?? "")
+            out[name] = String(text.split(whereSeparator: \.isNewline).first ?? "")
         }
         return out
     }
@@ -188,7 +188,10 @@ struct Bridge6Attachment {
          output: PluginProcess.Output) throws {
         self.pod = pod; self.containerID = containerID; self.ifname = ifname; self.version = version
         result = output.json
-        let ips = result["ips"] as? [[String: Any]] ?? []
+        var ips = result["ips"] as? [[String: Any]] ?? []
+        if let ip6 = result["ip6"] as? [String: Any] {  // 0.1.0/0.2.0 shape
+            ips.append(["address": ip6["ip"] ?? "", "gateway": ip6["gateway"] ?? ""])
+        }
         let v6 = try #require(ips.first { ($0["address"] as? String)?.contains(":") == true },
                               "no IPv6 address in the ADD result: \(output.stdout)")
         cidr = v6["address"] as! String
