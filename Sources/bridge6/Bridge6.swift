@@ -49,6 +49,16 @@ struct Bridge6: Plugin {
                 try BridgeSetup(node: node, conf: conf).addGatewayAddresses(gateways.bridgeAddresses, to: bridge)
                 try IPv6Sysctls.enableForwarding(v6: hasV6, v4: result.ips.contains { $0.address.family == .v4 })
             }
+            if !(conf.disableContainerInterface ?? false) {
+                // Return only once the kernel has finished bringing all of it up (see LinkReady).
+                var targets = [LinkReady.Target(pod.socket, pair.pod, ipv6: hasV6),
+                               LinkReady.Target(node, pair.host, bridgePort: true)]
+                if conf.gateway { targets.append(LinkReady.Target(node, bridge, ipv6: hasV6)) }
+                let notReady = try LinkReady.wait(for: targets)
+                if !notReady.isEmpty {
+                    logWarning("bridge6: still not ready after 3 s: \(notReady.joined(separator: "; ")); the first packets may be lost")
+                }
+            }
             try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
                 .install(result.ips.map(\.address.address), undo: undo)
 

@@ -61,21 +61,24 @@ final class NamespaceLab {
         try Self.waitUntilIPv6Ready(b, nameB)
     }
 
-    /// Waits (at most 3 s) until the kernel has processed a link's carrier: operstate UP and IPv6
-    /// configured on it (its ff00::/8 route in table local). Until then IPv6 drops what arrives on
-    /// it ("no route"). The kernel's linkwatch may defer that up to a second — always for a veth
-    /// whose two ends have the same ifindex, which two fresh namespaces give (both 2).
+    /// Waits (at most 3 s) until the kernel has finished bringing a link up: operstate UP, IPv6
+    /// configured on it (its ff00::/8 route in table local), a link-local address, nothing tentative.
+    /// Until then IPv6 drops what arrives on it. The kernel's linkwatch may defer the first step up to
+    /// a second — always for a veth whose two ends have the same ifindex, which two fresh namespaces
+    /// give (both 2).
     static func waitUntilIPv6Ready(_ ns: String, _ dev: String) throws {
         let deadline = Date().addingTimeInterval(3)
         while true {
             let up = try link(ns, dev)?["operstate"] as? String == "UP"
-            let mroute = try ipJSON(ns, "-6 route show table local ff00::/8 dev \(dev)")
-            if up && !mroute.isEmpty { return }
+            let mroute = try !ipJSON(ns, "-6 route show table local ff00::/8 dev \(dev)").isEmpty
+            let addrs = try addresses6(ns, dev)
+            let settled = addrs.contains { $0["scope"] as? String == "link" } && !addrs.contains { $0.flag("tentative") }
+            if up && mroute && settled { return }
             guard Date() < deadline else {
                 throw PluginProcess.ShellError(command: "waiting for \(dev) in \(ns)", status: 1,
-                                               stderr: "link not ready after 3 s (operstate UP: \(up), multicast route: \(!mroute.isEmpty))")
+                                               stderr: "link not ready after 3 s (operstate UP: \(up), multicast route: \(mroute), addresses settled: \(settled))")
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            Thread.sleep(forTimeInterval: 0.01)
         }
     }
 
