@@ -31,6 +31,9 @@ struct Bridge6: Plugin {
                 }
                 try IPv6Sysctls.requireIPv6("bridge6 with IPv6 addresses")
             }
+            // ip6tables-restore runs in a child process while the interfaces are set up below.
+            let masquerade = try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
+                .startInstall(result.ips.map(\.address.address), undo: undo)
             // Only now, with the MTU known to suit the addresses: a bridge made with an MTU below
             // 1280 has no IPv6 at all, and would outlive this failed ADD.
             let bridge = try BridgeSetup(node: node, conf: conf).ensureBridge()
@@ -59,10 +62,10 @@ struct Bridge6: Plugin {
                     logWarning("bridge6: still not ready after 3 s: \(notReady.joined(separator: "; ")); the first packets may be lost")
                 }
             }
-            try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
-                .install(result.ips.map(\.address.address), undo: undo)
+            try masquerade.wait()
 
-            let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod
+            let podLink = try waitUntilOperational(pod.socket, index: pair.pod.index)
+            _ = try waitUntilOperational(node, index: pair.host.index)
             let bridgeNow = try node.link(index: bridge.index) ?? bridge
             result.interfaces = [
                 .init(name: bridgeNow.name, mac: bridgeNow.mac?.description, mtu: Int(bridgeNow.mtu)),
@@ -82,22 +85,32 @@ struct Bridge6: Plugin {
     func del(_ request: Request) throws {
         let conf = try BridgeConfig.load(request)
         let prev = try? request.prevResult()
-        try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: [])
-            .remove(prev.map { $0.ips.map(\.address.address) })
-        let node = try RouteSocket.inCurrentNamespace()
-        if let pod = PodNamespace.ifPresent(request.env.netns),
-           let link = try pod.socket.link(named: request.env.ifname) {
-            try ignoringNotFound { try pod.socket.deleteLink(index: link.index) }
-        }
-        // With the pod's namespace gone the kernel has removed the pair already; a host end that
-        // outlived it (a namespace still held elsewhere) is found by the name in prevResult.
-        for iface in prev?.interfaces ?? [] where (iface.sandbox ?? "").isEmpty && iface.name.hasPrefix("veth") {
-            if let l = try node.link(named: iface.name), l.kind == "veth",
-               let bridge = try node.link(named: conf.bridgeName), l.masterIndex == bridge.index {
-                try ignoringNotFound { try node.deleteLink(index: l.index) }
+        // The masquerade removal and the IPAM DEL run as child processes while the veth is deleted
+        // (the kernel takes one RCU grace period or more for that, 15-40 ms on a busy node).
+        let masquerade = try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: [])
+            .startRemove(prev.map { $0.ips.map(\.address.address) })
+        let ipam = try conf.hasIPAM(request) ? Delegate(request: request).startDel() : nil
+        var failure: (any Error)?
+        do {
+            let node = try RouteSocket.inCurrentNamespace()
+            if let pod = PodNamespace.ifPresent(request.env.netns),
+               let link = try pod.socket.link(named: request.env.ifname) {
+                try ignoringNotFound { try pod.socket.deleteLink(index: link.index) }
             }
+            // With the pod's namespace gone the kernel has removed the pair already; a host end that
+            // outlived it (a namespace still held elsewhere) is found by the name in prevResult.
+            for iface in prev?.interfaces ?? [] where (iface.sandbox ?? "").isEmpty && iface.name.hasPrefix("veth") {
+                if let l = try node.link(named: iface.name), l.kind == "veth",
+                   let bridge = try node.link(named: conf.bridgeName), l.masterIndex == bridge.index {
+                    try ignoringNotFound { try node.deleteLink(index: l.index) }
+                }
+            }
+        } catch {
+            failure = error
         }
-        if try conf.hasIPAM(request) { try Delegate(request: request).del() }
+        do { try masquerade.wait() } catch { failure = failure ?? error }
+        do { _ = try ipam?.wait() } catch { failure = failure ?? error }
+        if let failure { throw failure }
     }
 
     func check(_ request: Request) throws {

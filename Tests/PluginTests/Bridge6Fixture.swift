@@ -168,6 +168,12 @@ extension Bridge6Node {
         }
         let ports = try NamespaceLab.links(ns, type: "veth").filter { $0["master"] as? String == bridge }
         #expect(!ports.isEmpty, "no veth attached to \(bridge)", sourceLocation: sourceLocation)
+        if let ifaces = a.result["interfaces"] as? [[String: Any]], ifaces.count == 3 {
+            // The host end the result names is a port of the bridge, up.
+            let host = ports.first { $0["ifname"] as? String == ifaces[1]["name"] as? String }
+            #expect(host?["operstate"] as? String == "UP", "host veth \(ifaces[1]) not an up port of \(bridge): \(ports)",
+                    sourceLocation: sourceLocation)
+        }
     }
 }
 
