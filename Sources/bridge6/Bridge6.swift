@@ -19,7 +19,6 @@ struct Bridge6: Plugin {
         }
         let undo = Undo()
         do {
-            let bridge = try BridgeSetup(node: node, conf: conf).ensureBridge()
             var result = CNIResult()
             if let ipam {
                 result = try ipam.add()
@@ -35,6 +34,9 @@ struct Bridge6: Plugin {
             // ip6tables-restore runs in a child process while the interfaces are set up below.
             let masquerade = try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
                 .startInstall(result.ips.map(\.address.address), undo: undo)
+            // Only now, with the MTU known to suit the addresses: a bridge made with an MTU below
+            // 1280 has no IPv6 at all, and would outlive this failed ADD.
+            let bridge = try BridgeSetup(node: node, conf: conf).ensureBridge()
             let gateways = Gateways(result: &result, conf: conf)
             let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
                                            podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
@@ -49,6 +51,16 @@ struct Bridge6: Plugin {
             if conf.gateway {
                 try BridgeSetup(node: node, conf: conf).addGatewayAddresses(gateways.bridgeAddresses, to: bridge)
                 try IPv6Sysctls.enableForwarding(v6: hasV6, v4: result.ips.contains { $0.address.family == .v4 })
+            }
+            if !(conf.disableContainerInterface ?? false) {
+                // Return only once the kernel has finished bringing all of it up (see LinkReady).
+                var targets = [LinkReady.Target(pod.socket, pair.pod, ipv6: hasV6),
+                               LinkReady.Target(node, pair.host, bridgePort: true)]
+                if conf.gateway { targets.append(LinkReady.Target(node, bridge, ipv6: hasV6)) }
+                let notReady = try LinkReady.wait(for: targets)
+                if !notReady.isEmpty {
+                    logWarning("bridge6: still not ready after 3 s: \(notReady.joined(separator: "; ")); the first packets may be lost")
+                }
             }
             try masquerade.wait()
 
