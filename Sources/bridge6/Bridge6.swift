@@ -64,8 +64,7 @@ struct Bridge6: Plugin {
             }
             try masquerade.wait()
 
-            let podLink = try waitUntilOperational(pod.socket, index: pair.pod.index)
-            _ = try waitUntilOperational(node, index: pair.host.index)
+            let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod
             let bridgeNow = try node.link(index: bridge.index) ?? bridge
             result.interfaces = [
                 .init(name: bridgeNow.name, mac: bridgeNow.mac?.description, mtu: Int(bridgeNow.mtu)),

@@ -45,11 +45,14 @@ struct Ptp6: Plugin {
                            addressFlags: [.noPrefixRoute])
             // Both ends up: make the kernel finish the carrier change before anything is sent
             // (qdisc attached, IPv6 ready), or the first packets can be dropped for up to a second
-            // (a pair whose two ends share an ifindex; see `firstPacketSameIfindex`). The query
-            // itself makes recent kernels apply the change at once (rtnl_getlink syncs the link
-            // watcher for that device); older ones are polled.
-            let podLink = try waitUntilOperational(pod.socket, index: pair.pod.index)
-            let hostLink = try waitUntilOperational(node, index: pair.host.index)
+            // (a pair whose two ends share an ifindex; see `firstPacketSameIfindex`).
+            let notReady = try LinkReady.wait(for: [LinkReady.Target(pod.socket, pair.pod, ipv6: true),
+                                                    LinkReady.Target(node, pair.host, ipv6: true)])
+            if !notReady.isEmpty {
+                logWarning("ptp6: still not ready after 3 s: \(notReady.joined(separator: "; ")); the first packets may be lost")
+            }
+            let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod
+            let hostLink = try node.link(index: pair.host.index) ?? pair.host
 
             // The node's way back: one /128 per pod address. IPAM has just handed the address to
             // this pod, so a route left over from an attachment that leaked is replaced, not kept.
