@@ -11,7 +11,8 @@ bindir=$(swift build -c release --scratch-path "$root/.build-release" --show-bin
 mkdir -p "$out"
 for exe in host-local6 bridge6 ptp6; do
     install -m 0755 "$bindir/$exe" "$out/$exe"
-    if ldd "$out/$exe" 2>&1 | grep -q "not a dynamic executable"; then
+    deps=$(ldd "$out/$exe" 2>&1 || true)
+    if [[ $deps == *"not a dynamic executable"* ]]; then
         echo "built $out/$exe ($(du -h "$out/$exe" | cut -f1), static)"
     else
         echo "error: $out/$exe is not fully static:" >&2; ldd "$out/$exe" >&2; exit 1

@@ -210,6 +210,13 @@ extension Route: CustomStringConvertible {
         if let o = outputIndex { s += " dev #\(o)" }
         if let m = metric { s += " metric \(m)" }
         if table != Route.mainTable { s += " table \(table)" }
+        if onLink { s += " onlink" }
+        if let src = source { s += " src \(src)" }
+        if let mtu { s += " mtu \(mtu)" }
+        if let advmss { s += " advmss \(advmss)" }
+        if type != .unicast { s += " type \(type.rawValue)" }
+        if scope != .universe { s += " scope \(scope.rawValue)" }
+        s += " proto \(routeProtocol.rawValue)"
         return s
     }
 }

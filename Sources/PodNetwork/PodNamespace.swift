@@ -6,12 +6,21 @@ public struct PodNamespace {
     public let namespace: NetworkNamespace
     public let socket: RouteSocket
 
-    public init(_ path: String) throws(CNIError) {
+    /// Opens `path`; refuses the plugin's own namespace (the node's), as the reference `skel` does,
+    /// unless `allowOwn` (CNI_NETNS_OVERRIDE) — a pod must never be configured onto the node.
+    public init(_ path: String, allowOwn: Bool = false) throws(CNIError) {
         do {
             namespace = try NetworkNamespace.open(path: path)
+            if !allowOwn, try namespace.inode == NetworkNamespace.current().inode {
+                throw CNIError(.invalidNetns, "CNI_NETNS \"\(path)\" is the plugin's own network namespace, not a pod's")
+            }
             socket = try namespace.routeSocket()
+        } catch let e as CNIError {
+            throw e
+        } catch let e as KernelError {
+            throw CNIError(.invalidNetns, "cannot use network namespace \"\(path)\": \(e.reason)")
         } catch {
-            throw CNIError(.invalidNetns, "cannot use network namespace \"\(path)\": \(error.reason)")
+            throw CNIError(.invalidNetns, "cannot use network namespace \"\(path)\": \(error)")
         }
     }
 

@@ -50,7 +50,8 @@ struct Bridge6: Plugin {
             try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
                 .install(result.ips.map(\.address.address), undo: undo)
 
-            let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod
+            let podLink = try waitUntilOperational(pod.socket, index: pair.pod.index)
+            _ = try waitUntilOperational(node, index: pair.host.index)
             let bridgeNow = try node.link(index: bridge.index) ?? bridge
             result.interfaces = [
                 .init(name: bridgeNow.name, mac: bridgeNow.mac?.description, mtu: Int(bridgeNow.mtu)),

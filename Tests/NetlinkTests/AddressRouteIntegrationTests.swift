@@ -161,6 +161,9 @@ struct AddressRouteIntegrationTests {
         #expect(try !sock.routes(table: Route.mainTable).contains { $0.destination == IPPrefix("fd42:40::/64") })
         #expect(try sock.routes(table: nil).contains { $0.table == 1000 })
         #expect(try sock.routes(table: 4242).isEmpty)
+        #expect(try sock.routes(outputIndex: 9999).isEmpty)
+        // This kernel filters dumps itself (NETLINK_GET_STRICT_CHK accepted).
+        #expect(sock.transport.filtersDumps)
         try sock.deleteRoute(r)
         #expect(try ns.ipJSON("-6", "route", "show", "table", "1000").isEmpty)
     }
