@@ -101,6 +101,17 @@ inner() {
         [ "$(grep -c "inet6 .* scope global" <<<"$out")" = 1 ] || { echo "$out"; exit 1; }' _ "$net_br" "${P[@]}"
     check "$net_br: nothing left after the --ip6 container" residue "$net_br"
 
+    # A published port: podman hands portMappings to portmap, which DNATs to our prevResult address.
+    local pname=v6cni-$$-port
+    if check "$net_br: podman run -d -p 8080:80" "${P[@]}" run -d --name "$pname" --network "$net_br" -p 8080:80 \
+        --cgroup-parent "$cgparent" "$image" sh -c 'echo v6cni-hello | nc -l -p 80'; then
+        check "$net_br: node → [fd42:7::1]:8080 reaches the container's port 80" bash -c '
+            for i in 1 2 3 4 5 6; do out=$(busybox nc -w 2 fd42:7::1 8080 </dev/null 2>&1); [ "$out" = v6cni-hello ] && exit 0; sleep 0.5; done
+            echo "got: $out"; ip6tables-save -t nat | grep -E "DNAT|CNI-DN|HOSTPORT"; exit 1'
+    fi
+    check "$net_br: podman rm -f (published port)" "${P[@]}" rm -f -t 0 "$pname"
+    check "$net_br: nothing left after the published-port container (portmap rules too)" port_residue "$net_br"
+
     echo "$passed $failed" >"$work/counts"
 }
 
@@ -133,6 +144,13 @@ residue() {
     done
     printf '%s\n' "${problems[@]}"
     return 1
+}
+
+port_residue() {
+    residue "$1" || return 1
+    local d
+    d=$(ip6tables-save -t nat | grep -E -- "^-A CNI-DN|--dport 8080")
+    [ -z "$d" ] || { echo "portmap rules left: $d"; return 1; }
 }
 
 network_checks() {
