@@ -162,6 +162,7 @@ residue() {
     for a in $(jq -r '.ips[]?.address | sub("/.*"; "")' "$result"); do
         grep -qE -- "(^|[ \[])$a(/|\]|:[0-9]| |$)" <<<"$rules" && problems+=("firewall rules still name $a")
         if find "$work/ipam" -name "$a" 2>/dev/null | grep -q .; then problems+=("lease $a still held"); fi
+        if ip -n "$NODE" route show table all 2>/dev/null | grep -qE -- "^$a( |/)"; then problems+=("node route to $a still there"); fi
     done
     local cached
     cached=$(grep -rlF -- "$cid" "$work/cache" 2>/dev/null)
@@ -401,50 +402,57 @@ CAP_ARGS='{"ips":["fd42:5::50/64"]}' attach_case "requested address CAP_ARGS ips
 CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAME=conformance;IP=fd42:5::51' attach_case "requested address CNI_ARGS IP" "$conf" "fd42:5::51/64"
 
 # --- 4. many pods, 8 at a time -------------------------------------------------------------------
+# many SRC KEY: PODS pods on the network of SRC (at 1.0.0), added and deleted PARALLEL at a time.
 many() {
-    local conf=$work/many.conflist
-    conf_for "$ula" 1.0.0 "$conf"
-    local dir=$work/many
+    local src=$1 key=$2
+    local conf=$work/many-$key.conflist label="many $(basename "$src" .conflist)"
+    conf_for "$src" 1.0.0 "$conf"
+    local net
+    net=$(jq -r .name "$conf")
+    local dir=$work/many-$key
     mkdir -p "$dir"
     export -f cni nx
-    export NODE plugin_dir ref_dir work cnictl tag dir conf
+    export NODE plugin_dir ref_dir work cnictl tag dir conf key
     local t0 t1
     t0=$(date +%s.%N)
     seq 1 "$pods" | xargs -P "$parallel" -I{} bash -c '
-        pod=$tag-m{}
+        pod=$tag-${key}{}
         ip netns add "$pod" && ip -n "$pod" link set lo up || exit 1
         cni add "$conf" "$pod" >"$dir/{}.json" 2>"$dir/{}.err" || { echo "ADD {} failed: $(cat "$dir/{}.err")"; exit 1; }'
     local add_rc=$?
     t1=$(date +%s.%N)
-    check "many: $pods ADDs, $parallel at a time ($(secs "$t0" "$t1") s)" test "$add_rc" = 0
+    check "$label: $pods ADDs, $parallel at a time ($(secs "$t0" "$t1") s)" test "$add_rc" = 0
     local addrs
     addrs=$(cat "$dir"/*.json 2>/dev/null | jq -r '.ips[].address')
-    check "many: $pods distinct addresses" bash -c \
+    check "$label: $pods distinct addresses" bash -c \
         '[ "$(printf "%s\n" "$1" | grep -c .)" = "$2" ] && [ "$(printf "%s\n" "$1" | sort -u | grep -c .)" = "$2" ] || { printf "%s\n" "$1" | sort | uniq -d; exit 1; }' \
         _ "$addrs" "$pods"
-    check "many: every pod has its address and answers the node" bash -c '
+    check "$label: every pod has its address and answers the node" bash -c '
         for f in "$1"/*.json; do
             n=$(basename "$f" .json); a=$(jq -r ".ips[0].address" "$f")
-            ip -n "$2-m$n" -6 addr show dev eth0 | grep -qF " $a " || { echo "pod $n lacks $a"; exit 1; }
+            ip -n "$2$n" -6 addr show dev eth0 | grep -qF " $a " || { echo "pod $n lacks $a"; exit 1; }
             ip netns exec "$3" ping -n -c1 -W2 "${a%/*}" >/dev/null || { echo "pod $n (${a%/*}) does not answer"; exit 1; }
-        done' _ "$dir" "$tag" "$NODE"
+        done' _ "$dir" "$tag-$key" "$NODE"
     # Half the pods lose their namespace before DEL (as when a runtime deletes the sandbox first).
-    for n in $(seq 2 2 "$pods"); do ip netns del "$tag-m$n"; done
+    local n
+    for n in $(seq 2 2 "$pods"); do ip netns del "$tag-$key$n"; done
     t0=$(date +%s.%N)
     seq 1 "$pods" | xargs -P "$parallel" -I{} bash -c '
-        pod=$tag-m{}
+        pod=$tag-${key}{}
         cni del "$conf" "$pod" 2>"$dir/{}.delerr" || { echo "DEL {} failed: $(cat "$dir/{}.delerr")"; exit 1; }'
     local del_rc=$?
     t1=$(date +%s.%N)
-    check "many: $pods DELs, half with the pod namespace already gone ($(secs "$t0" "$t1") s)" test "$del_rc" = 0
-    for n in $(seq 1 2 "$pods"); do ip netns del "$tag-m$n" 2>/dev/null; done
-    check "many: no veth, chain, lease or cache entry left" bash -c '
+    check "$label: $pods DELs, half with the pod namespace already gone ($(secs "$t0" "$t1") s)" test "$del_rc" = 0
+    for n in $(seq 1 2 "$pods"); do ip netns del "$tag-$key$n" 2>/dev/null; done
+    check "$label: no veth, route, chain, lease or cache entry left" bash -c '
         v=$(ip -n "$1" -o link show type veth | grep -v uplink); [ -z "$v" ] || { echo "veths: $v"; exit 1; }
-        c=$(ip netns exec "$1" ip6tables-save -t nat | grep -F "v6-ula"); [ -z "$c" ] || { echo "nat: $c"; exit 1; }
-        l=$(find "$2/ipam/v6-ula" -type f ! -name lock ! -name "last_reserved_ip.*" ! -path "*/.v6cni/seen"); [ -z "$l" ] || { echo "leases: $l"; exit 1; }
-        r=$(find "$2/cache" -type f); [ -z "$r" ] || { echo "cache: $r"; exit 1; }' _ "$NODE" "$work"
+        r=$(ip -n "$1" -6 route show | grep -E "^fd42:[0-9a-f:]+ "); [ -z "$r" ] || { echo "routes: $r"; exit 1; }
+        c=$(ip netns exec "$1" ip6tables-save -t nat | grep -F "name: \\\"$3\\\""); [ -z "$c" ] || { echo "nat: $c"; exit 1; }
+        l=$(find "$2/ipam/$3" -type f ! -name lock ! -name "last_reserved_ip.*" ! -path "*/.v6cni/seen"); [ -z "$l" ] || { echo "leases: $l"; exit 1; }
+        r=$(find "$2/cache" -type f); [ -z "$r" ] || { echo "cache: $r"; exit 1; }' _ "$NODE" "$work" "$net"
 }
-many
+many "$ula" mb
+many "$root/cni-conf/30-ptp6-ula.conflist" mp
 
 # --- the libcni cache as a whole --------------------------------------------------------------------
 check "libcni cache empty after every DEL" bash -c 'f=$(find "$1/cache" -type f 2>/dev/null); [ -z "$f" ] || { echo "$f"; exit 1; }' _ "$work"
