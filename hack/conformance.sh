@@ -50,7 +50,6 @@ tag="v6conf-$$"
 work=$(mktemp -d "/tmp/$tag.XXXXXX")
 NODE="$tag-node"
 OUT="$tag-out"
-namespaces=()
 bg_pids=()
 passed=0
 failed=0
@@ -111,7 +110,7 @@ else
     gopath=$work/gopath
     mkdir -p "$gopath"
     if ! (cd "$root/hack/cnictl" && GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOCACHE="$work/gocache" \
-            GOFLAGS=-mod=mod go build -o "$cnictl" . 2>&1); then
+            go build -o "$cnictl" . 2>&1); then
         fail "building hack/cnictl against libcni"
         echo "$passed passed, $failed failed"
         exit 1
@@ -124,8 +123,11 @@ for p in bridge6 ptp6 host-local6; do
 done
 
 # --- the node and an outside host with no route back to any pod -----------------------------------
-ip netns add "$NODE" && namespaces+=("$NODE")
-ip netns add "$OUT" && namespaces+=("$OUT")
+if ! ip netns add "$NODE" || ! ip netns add "$OUT"; then
+    fail "creating the node and outside namespaces"
+    echo "$passed passed, $failed failed"
+    exit 1
+fi
 nx ip link set lo up
 in_ns "$OUT" ip link set lo up
 ip -n "$NODE" link add uplink type veth peer name uplink netns "$OUT"
@@ -284,7 +286,9 @@ attach_case() {
     while read -r cidr gw; do
         a=${cidr%/*}
         if [ "$gw" != null ]; then
-            check "$label: pod → gateway $gw (first packet)" ping1 "$pod" "$gw"
+            local dst=$gw
+            [[ $gw == fe80:* ]] && dst="$gw%${CNI_IFNAME:-eth0}"   # a link-local gateway (ptp6)
+            check "$label: pod → gateway $gw (first packet)" ping1 "$pod" "$dst"
         fi
         check "$label: node → pod $a (first packet)" ping1 "$NODE" "$a"
     done < <(jq -r '.ips[] | "\(.address) \(.gateway // "null")"' "$result")
