@@ -13,7 +13,10 @@ public struct PodInterface {
         self.namespace = namespace; self.socket = socket; self.link = link
     }
 
-    public func configure(addresses: [CNIResult.IPConfig], routes: [Route], enableDAD: Bool, bringUp: Bool = true) throws {
+    /// `addressFlags` are added to every IPv6 address's flags (e.g. `.noPrefixRoute` when the
+    /// addresses' prefixes must not be on-link, as in ptp6).
+    public func configure(addresses: [CNIResult.IPConfig], routes: [Route], enableDAD: Bool, bringUp: Bool = true,
+                          addressFlags: AddressFlags = []) throws {
         let hasV6 = addresses.contains { $0.address.family == .v6 }
         if hasV6 {
             try namespace.perform {
@@ -22,7 +25,8 @@ public struct PodInterface {
             }
         }
         for ip in addresses {
-            let flags: AddressFlags = ip.address.family == .v6 && !enableDAD ? [.noDAD] : []
+            var flags: AddressFlags = ip.address.family == .v6 && !enableDAD ? [.noDAD] : []
+            if ip.address.family == .v6 { flags.formUnion(addressFlags) }
             try socket.addAddress(ip.address, index: link.index, flags: flags)
         }
         if bringUp { try socket.setUp(index: link.index) }

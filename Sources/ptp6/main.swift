@@ -1,1 +1,3 @@
-print("todo")
+import CNI
+
+PluginMain.run(Ptp6())
