@@ -86,6 +86,8 @@ check() {
 nx() { ip netns exec "$NODE" "$@"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ping1() { local ns=$1 dst=$2; ip netns exec "$ns" ping -n -c1 -W2 "$dst"; }
+# A ping expected to get no answer: one second is plenty on a veth.
+ping_lost() { local ns=$1 dst=$2; ip netns exec "$ns" ping -n -c1 -W1 "$dst"; }
 
 # cnictl VERB CONF POD — through libcni, in the node namespace. Extra env (CAP_ARGS, CNI_ARGS) from
 # the caller's environment.
@@ -216,7 +218,7 @@ masquerade_is_used() {
     nx ip6tables-save -t nat >"$saved"
     nx ip6tables -t nat -F "$chain"
     nx conntrack -F >/dev/null 2>&1
-    if ping1 "$pod" "$OUTSIDE" >/dev/null; then
+    if ping_lost "$pod" "$OUTSIDE" >/dev/null; then
         nx ip6tables-restore -T nat <"$saved"
         echo "outside reachable with chain $chain flushed: masquerade is not what carries the traffic"
         return 1
@@ -237,7 +239,7 @@ gua_routed_unchanged() {
     prefix=$(ip -n "$pod" -6 -j route show dev "${CNI_IFNAME:-eth0}" proto kernel \
         | jq -r --arg a "${cidr%/*}" '.[] | select(.dst | startswith("fe80") | not) | .dst' | head -1)
     [ -n "$prefix" ] || { echo "no connected prefix for $cidr in the pod"; return 1; }
-    if ping1 "$pod" "$OUTSIDE" >/dev/null; then echo "outside reachable without a route back: masqueraded?"; return 1; fi
+    if ping_lost "$pod" "$OUTSIDE" >/dev/null; then echo "outside reachable without a route back: masqueraded?"; return 1; fi
     ip -n "$OUT" route add "$prefix" via "$NODE_UPLINK"
     local ok=0
     ping1 "$pod" "$OUTSIDE" >/dev/null || ok=1
