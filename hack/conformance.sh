@@ -150,30 +150,36 @@ conf_for() {
                           | if .type == "tuning" then .dataDir = $t else . end)' "$1" >"$3"
 }
 
-# The residue an attachment may leave on the node after DEL: none but shared chains and the bridge.
+# residue POD CID RESULT NET: what the attachment (NET, CID, CNI_IFNAME) may leave after DEL —
+# nothing but the shared chains and the bridge. Scoped to the network, so a pod's other attachment
+# (same container ID, another interface) does not count.
 residue() {
-    local pod=$1 cid=$2 result=$3 ns_gone=${4:-0}
+    local pod=$1 cid=$2 result=$3 net=$4 ifname=${CNI_IFNAME:-eth0}
     local problems=() a host
-    if [ "$ns_gone" = 0 ] && ip -n "$pod" link show "${CNI_IFNAME:-eth0}" >/dev/null 2>&1; then
-        problems+=("${CNI_IFNAME:-eth0} still in the pod")
+    if ip -n "$pod" link show "$ifname" >/dev/null 2>&1; then
+        problems+=("$ifname still in the pod")
     fi
     for host in $(jq -r '.interfaces[]? | select((.sandbox // "") == "" and (.name | startswith("veth"))) | .name' "$result"); do
         ip -n "$NODE" link show "$host" >/dev/null 2>&1 && problems+=("host veth $host still in the node")
     done
-    local rules
+    local rules ours
     rules=$( (nx ip6tables-save; nx iptables-save) 2>/dev/null)
-    grep -qF -- "$cid" <<<"$rules" && problems+=("firewall rules still name $cid: $(grep -F -- "$cid" <<<"$rules" | head -3)")
+    ours=$(grep -F -- "$cid" <<<"$rules" | grep -F -- "\"$net\"")
+    [ -n "$ours" ] && problems+=("firewall rules still name $net/$cid: $(head -3 <<<"$ours")")
     for a in $(jq -r '.ips[]?.address | sub("/.*"; "")' "$result"); do
         grep -qE -- "(^|[ \[])$a(/|\]|:[0-9]| |$)" <<<"$rules" && problems+=("firewall rules still name $a")
-        if find "$work/ipam" -name "$a" 2>/dev/null | grep -q .; then problems+=("lease $a still held"); fi
+        if find "$work/ipam/$net" -name "$a" 2>/dev/null | grep -q .; then problems+=("lease $a still held"); fi
         if ip -n "$NODE" route show table all 2>/dev/null | grep -qE -- "^$a( |/)"; then problems+=("node route to $a still there"); fi
     done
-    local cached
-    cached=$(grep -rlF -- "$cid" "$work/cache" 2>/dev/null)
-    [ -n "$cached" ] && problems+=("libcni cache still holds $cached")
+    [ -e "$work/cache/results/$net-$cid-$ifname" ] && problems+=("libcni cache still holds $net-$cid-$ifname")
     local leases
-    leases=$(grep -rlF -- "$cid" "$work/ipam" 2>/dev/null)
-    [ -n "$leases" ] && problems+=("lease files still name $cid: $leases")
+    leases=$(grep -rlF -- "$cid" "$work/ipam/$net" 2>/dev/null | while read -r f; do
+        [ "$(sed -n 2p "$f" | tr -d '\r')" = "$ifname" ] && echo "$f"; done)
+    [ -n "$leases" ] && problems+=("lease files still name $cid/$ifname: $leases")
+    # host-local6's own index (.v6cni/<container id>.<hex ifname>), gone with the last lease.
+    local index
+    index="$work/ipam/$net/.v6cni/$cid.$(printf '%s' "$ifname" | od -An -tx1 | tr -d ' \n')"
+    [ -e "$index" ] && problems+=("host-local6 index entry left: $index")
     if [ -d "$work/tuning" ] && [ -n "$(ls -A "$work/tuning")" ]; then problems+=("tuning backup left: $(ls "$work/tuning")"); fi
     if ((${#problems[@]})); then printf '%s\n' "${problems[@]}"; return 1; fi
 }
@@ -319,7 +325,7 @@ attach_case() {
         fi
     fi
     check "$label: DEL" cni del "$conf" "$pod"
-    check "$label: nothing left after DEL" residue "$pod" "$cid" "$result"
+    check "$label: nothing left after DEL" residue "$pod" "$cid" "$result" "$(jq -r .name "$conf")"
     check "$label: second DEL succeeds" cni del "$conf" "$pod"
     ip netns del "$pod"
 }
@@ -407,7 +413,45 @@ CAP_ARGS='{"ips":["fd42:5::50/64"]}' attach_case "requested address CAP_ARGS ips
 # podman passes a single static address as CNI_ARGS IP=, with IgnoreUnknown.
 CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAME=conformance;IP=fd42:5::51' attach_case "requested address CNI_ARGS IP" "$conf" "fd42:5::51/64"
 
-# --- 4. many pods, 8 at a time -------------------------------------------------------------------
+# --- 4. one pod on two networks (podman --network a,b; Multus-style secondary networks) ----------
+# bridge6 on eth0 and ptp6 on eth1 both give the pod ::/0: the kernel keeps one multipath default
+# route (as with the reference plugins, which add routes with RouteAddEcmp), CHECK finds each next
+# hop, and DEL of one network leaves the other working.
+two_networks() {
+    local v=$1 label="two networks bridge6(eth0)+ptp6(eth1)@$1"
+    case_n=$((case_n + 1))
+    local pod="$tag-p$case_n" cb=$work/two-br-$v.conflist cp=$work/two-ptp-$v.conflist
+    conf_for "$ula" "$v" "$cb"
+    conf_for "$root/cni-conf/30-ptp6-ula.conflist" "$v" "$cp"
+    local rb=$work/two-br-$v.json rp=$work/two-ptp-$v.json cid
+    cid=$(container_id "$pod")
+    new_pod "$pod" || { fail "$label: creating pod namespace"; return; }
+    check "$label: ADD eth0 (bridge6)" add_to "$rb" "$cb" "$pod"
+    CNI_IFNAME=eth1 check "$label: ADD eth1 (ptp6)" add_to "$rp" "$cp" "$pod"
+    check "$label: one multipath ::/0 with a next hop on each interface" bash -c '
+        r=$(ip -n "$1" -6 route show default)
+        grep -q "nexthop via .* dev eth0" <<<"$r" && grep -q "nexthop via .* dev eth1" <<<"$r" || { echo "$r"; exit 1; }' _ "$pod"
+    local a0 a1 g0
+    a0=$(jq -r '.ips[0].address | sub("/.*"; "")' "$rb")
+    a1=$(jq -r '.ips[0].address | sub("/.*"; "")' "$rp")
+    g0=$(jq -r '.ips[0].gateway' "$rb")
+    check "$label: pod → $g0 (eth0) and fe80::1%eth1" bash -c 'ip netns exec "$1" ping -n -c1 -W2 "$2" && ip netns exec "$1" ping -n -c1 -W2 fe80::1%eth1' _ "$pod" "$g0"
+    check "$label: node → both pod addresses" bash -c 'ip netns exec "$1" ping -n -c1 -W2 "$2" && ip netns exec "$1" ping -n -c1 -W2 "$3"' _ "$NODE" "$a0" "$a1"
+    if ver_ge "$v" 0.4.0; then
+        check "$label: CHECK eth0 (its ::/0 is one next hop of a multipath route)" cni check "$cb" "$pod"
+        CNI_IFNAME=eth1 check "$label: CHECK eth1" cni check "$cp" "$pod"
+    fi
+    CNI_IFNAME=eth1 check "$label: DEL eth1" cni del "$cp" "$pod"
+    CNI_IFNAME=eth1 check "$label: nothing of eth1 left" residue "$pod" "$cid" "$rp" v6-ptp
+    check "$label: eth0 keeps its default route via $g0" route_ok "$pod" ::/0 "$g0"
+    if ver_ge "$v" 0.4.0; then check "$label: CHECK eth0 after eth1 is gone" cni check "$cb" "$pod"; fi
+    check "$label: DEL eth0" cni del "$cb" "$pod"
+    check "$label: nothing left" residue "$pod" "$cid" "$rb" v6-ula
+    ip netns del "$pod"
+}
+for v in $versions; do two_networks "$v"; done
+
+# --- 5. many pods, 8 at a time -------------------------------------------------------------------
 # many SRC KEY: PODS pods on the network of SRC (at 1.0.0), added and deleted PARALLEL at a time.
 many() {
     local src=$1 key=$2

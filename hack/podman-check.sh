@@ -101,6 +101,10 @@ inner() {
         [ "$(grep -c "inet6 .* scope global" <<<"$out")" = 1 ] || { echo "$out"; exit 1; }' _ "$net_br" "${P[@]}"
     check "$net_br: nothing left after the --ip6 container" residue "$net_br"
 
+    # One container on both networks (podman --network a,b): eth0 and eth1, each with a default
+    # route, which the kernel merges into one multipath route, as with the reference plugins.
+    both_networks "$net_br" "$net_ptp"
+
     # A published port: podman hands portMappings to portmap, which DNATs to our prevResult address.
     local pname=v6cni-$$-port
     if check "$net_br: podman run -d -p 8080:80" "${P[@]}" run -d --name "$pname" --network "$net_br" -p 8080:80 \
@@ -144,6 +148,42 @@ residue() {
     done
     printf '%s\n' "${problems[@]}"
     return 1
+}
+
+both_networks() {
+    local a=$1 b=$2 name=v6cni-$$-both
+    if ! check "$a+$b: podman run -d --network $a,$b (two networks, both with ::/0)" \
+        "${P[@]}" run -d --name "$name" --network "$a,$b" --cgroup-parent "$cgparent" "$image" sleep 300; then
+        "${P[@]}" rm -f -t 0 "$name" >/dev/null 2>&1
+        check "$a+$b: nothing left after the failed run" residue "$a"
+        return
+    fi
+    local inspect sandbox addr_a addr_b gw_a
+    inspect=$("${P[@]}" inspect "$name" --format '{{json .NetworkSettings}}')
+    sandbox=$(jq -r '.SandboxKey' <<<"$inspect")
+    addr_a=$(jq -r --arg n "$a" '.Networks[$n].GlobalIPv6Address' <<<"$inspect")
+    addr_b=$(jq -r --arg n "$b" '.Networks[$n].GlobalIPv6Address' <<<"$inspect")
+    gw_a=$(jq -r --arg n "$a" '.Networks[$n].IPv6Gateway' <<<"$inspect")
+    check "$a+$b: podman inspect reports an address on each ($addr_a, $addr_b)" \
+        bash -c '[[ $1 == fd42:7::* && $2 == fd42:3::* ]]' _ "$addr_a" "$addr_b"
+    local routes
+    routes=$(nsenter --net="$sandbox" ip -6 route show default)
+    check "$a+$b: one multipath default route through both interfaces" bash -c \
+        '[ "$(grep -c "nexthop via" <<<"$1")" = 2 ] || { echo "$1"; exit 1; }' _ "$routes"
+    local if_b
+    if_b=$(nsenter --net="$sandbox" ip -6 -o addr show | awk -v a="$addr_b" 'index($0, " " a "/") {print $2}')
+    check "$a+$b: the container pings $gw_a on $a" "${P[@]}" exec "$name" ping -c1 -W2 "$gw_a"
+    check "$a+$b: the container pings fe80::1%$if_b on $b" "${P[@]}" exec "$name" ping -c1 -W2 "fe80::1%$if_b"
+    check "$a+$b: node → both addresses" bash -c 'ping -n -c1 -W2 "$1" && ping -n -c1 -W2 "$2"' _ "$addr_a" "$addr_b"
+    check "$a+$b: podman rm -f" "${P[@]}" rm -f -t 0 "$name"
+    residue_both "$a" "$b"
+}
+
+residue_both() {
+    local out
+    if out=$(residue "$1" 2>&1) && out=$(residue "$2" 2>&1); then pass "$1+$2: no veth, chain, lease, cache or netns left"; return; fi
+    fail "$1+$2: no veth, chain, lease, cache or netns left"
+    printf '%s\n' "$out" | head -20 | sed 's/^/    /'
 }
 
 port_residue() {
