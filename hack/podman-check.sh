@@ -14,7 +14,10 @@
 #
 # The bridge6 network is the one `podman network create` generates (bridge → portmap → firewall →
 # tuning, cniVersion 0.4.0, capabilities {ips: true}) with bridge/host-local replaced by
-# bridge6/host-local6; the ptp6 network is cni-conf/30-ptp6-ula.conflist.
+# bridge6/host-local6; the ptp6 network is cni-conf/30-ptp6-ula.conflist. Checked on each: `podman
+# run --rm` (address, gateway ping, nothing left), `podman run -d` (inspect, not tentative, pings
+# both ways, rm, nothing left); then a static `--ip6`, one container on both networks (podman
+# --network a,b: one multipath ::/0) and a published port (-p 8080:80 through portmap).
 #
 # Prints PASS/FAIL per check, then "N passed, N failed"; exits non-zero on any failure. If podman
 # cannot run on this machine it prints SKIP with the reason and exits 0.
@@ -298,7 +301,8 @@ trap 'exit 130' INT TERM
 
 # The cgroup hierarchies as mounted here, to re-mount inside.
 findmnt -rn -t cgroup,cgroup2 -o TARGET,FSTYPE,OPTIONS >"$work/cgroups"
-# libcni's cache folder gets a private bind mount inside; the mount point must exist.
+# libcni's cache folder gets a private bind mount inside; the mount point must exist. (Made here
+# only if missing, and removed again if still empty.)
 if [ ! -e /var/lib/cni ]; then mkdir -p /var/lib/cni && made_var_lib_cni=1; fi
 mkdir -p "$work/net" "$work/tmp" "$work/ipam"
 cat >"$work/containers.conf" <<EOF
