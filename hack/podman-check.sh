@@ -103,6 +103,10 @@ inner() {
         grep -q "inet6 fd42:7::77/64 " <<<"$out" || { echo "$out"; exit 1; }
         [ "$(grep -c "inet6 .* scope global" <<<"$out")" = 1 ] || { echo "$out"; exit 1; }' _ "$net_br" "${P[@]}"
     check "$net_br: nothing left after the --ip6 container" residue "$net_br"
+    check "$net_ptp: podman run --ip6 fd42:3::77 gets exactly that address" bash -c '
+        out=$("${@:2}" run --rm --network "$1" --ip6 fd42:3::77 --cgroup-parent "$cgparent" "$image" ip -6 addr show eth0 scope global) || { echo "$out"; exit 1; }
+        grep -q "inet6 fd42:3::77/" <<<"$out" || { echo "$out"; exit 1; }' _ "$net_ptp" "${P[@]}"
+    check "$net_ptp: nothing left after the --ip6 container" residue "$net_ptp"
 
     # One container on both networks (podman --network a,b): eth0 and eth1, each with a default
     # route, which the kernel merges into one multipath route, as with the reference plugins.
@@ -235,6 +239,16 @@ network_checks() {
         check "$net: container → gateway $gw (podman exec ping)" "${P[@]}" exec "$name" ping -c1 -W2 "$gw"
     fi
     check "$net: node → container $addr (first packet)" ping -n -c1 -W2 "$addr"
+    # podman restart: DEL then ADD with the same container ID; one lease, one chain, still reachable.
+    if check "$net: podman restart" "${P[@]}" restart -t 0 "$name"; then
+        local addr2
+        addr2=$("${P[@]}" inspect "$name" --format "{{(index .NetworkSettings.Networks \"$net\").GlobalIPv6Address}}")
+        check "$net: after restart: $addr2 answers the node, one lease and one masquerade chain" bash -c '
+            ping -n -c1 -W2 "$1" >/dev/null || { echo "$1 does not answer"; exit 1; }
+            l=$(find "$2" -maxdepth 1 -type f -name "fd42:*" | wc -l); [ "$l" = 1 ] || { echo "$l leases: $(ls "$2")"; exit 1; }
+            c=$(ip6tables-save -t nat | grep -c -- "^-A POSTROUTING .*-s $1/128"); [ "$c" = 1 ] || { echo "$c POSTROUTING rules for $1"; ip6tables-save -t nat; exit 1; }' \
+            _ "$addr2" "$work/ipam/$net"
+    fi
     check "$net: podman rm -f" "${P[@]}" rm -f -t 0 "$name"
     check "$net: after rm nothing is left (veth, chain, lease, cache, netns)" residue "$net"
 }
