@@ -9,7 +9,10 @@
 //     static func needsMasquerade(_ address: IPAddress) -> Bool
 //     func isAvailable() -> Bool
 //     func install(network:containerID:podAddresses:except:) throws(FirewallError)
+//     func startInstall(network:containerID:podAddresses:except:) throws(FirewallError) -> Pending
 //     func remove(network:containerID:podAddresses:) throws(FirewallError)
+//     func startRemove(network:containerID:podAddresses:) throws(FirewallError) -> Pending
+//     struct Pending { func wait() throws(FirewallError) }   (a change under way in a child process)
 //     func exists(network:containerID:) throws(FirewallError) -> Bool
 //     func check(network:containerID:podAddresses:except:) throws(FirewallError)
 //     func garbageCollect(network:keep:) -> [FirewallError]
@@ -31,9 +34,12 @@
 // Chain name and comment are the reference's (`utils.FormatChainName`, `FormatComment`), so DEL
 // and GC find the reference's chains too.
 //
-// Every change is one `ip6tables-restore --noflush -w` transaction (all or nothing). Install reads
-// `ip6tables-save -t nat` first so that a repeated ADD (a retry after a crash) rewrites the chain
-// and leaves exactly one jump per address. Remove is idempotent: with the pod addresses (from
+// Every change is one `ip6tables-restore --noflush -w` transaction (all or nothing). Install first
+// tries a script that creates the chain with `-N`: a chain that does not exist yet can have no jump
+// to it, so on the usual path (a new pod) nothing has to be read and one exec does it all. When the
+// chain exists (a repeated ADD, a retry after a crash) `-N` fails the whole transaction; install
+// then reads `ip6tables-save -t nat` and rewrites the chain, leaving exactly one jump per address.
+// Remove is idempotent: with the pod addresses (from
 // prevResult) it tries one exact delete transaction, and falls back — or, without addresses, goes
 // straight — to deleting whatever the saved table shows jumping to the chain, then the chain.
 // Nothing there is success. GC removes the chains whose comment names the network and a
@@ -50,17 +56,23 @@ public struct Masquerade: Sendable {
     public var ip6tablesRestore: String
     public var ip6tablesSave: String
     public var timeout: Duration
-    /// Runs argv with stdin; Spawn.run unless a test injects something else.
-    let execute: @Sendable (_ argv: [String], _ stdin: [UInt8], _ timeout: Duration) throws -> SpawnResult
+    /// Starts argv with stdin and returns what waits for it; Spawn.start unless a test injects
+    /// something else.
+    let launch: @Sendable (_ argv: [String], _ stdin: [UInt8], _ timeout: Duration) throws -> () throws -> SpawnResult
 
     public init(commandPrefix: [String] = [], ip6tablesRestore: String = "ip6tables-restore",
                 ip6tablesSave: String = "ip6tables-save", timeout: Duration = .seconds(60)) {
-        self.init(commandPrefix: commandPrefix, ip6tablesRestore: ip6tablesRestore,
-                  ip6tablesSave: ip6tablesSave, timeout: timeout) { argv, stdin, timeout in
-            try run(argv[0], arguments: Array(argv.dropFirst()), stdin: stdin, timeout: timeout)
+        self.commandPrefix = commandPrefix
+        self.ip6tablesRestore = ip6tablesRestore
+        self.ip6tablesSave = ip6tablesSave
+        self.timeout = timeout
+        self.launch = { argv, stdin, timeout in
+            let child = try start(argv[0], arguments: Array(argv.dropFirst()), stdin: stdin, timeout: timeout)
+            return { try child.wait() }
         }
     }
 
+    /// Tests: `execute` answers each command synchronously.
     init(commandPrefix: [String] = [], ip6tablesRestore: String = "ip6tables-restore",
          ip6tablesSave: String = "ip6tables-save", timeout: Duration = .seconds(60),
          execute: @escaping @Sendable ([String], [UInt8], Duration) throws -> SpawnResult) {
@@ -68,7 +80,10 @@ public struct Masquerade: Sendable {
         self.ip6tablesRestore = ip6tablesRestore
         self.ip6tablesSave = ip6tablesSave
         self.timeout = timeout
-        self.execute = execute
+        self.launch = { argv, stdin, timeout in
+            let result = try execute(argv, stdin, timeout)
+            return { result }
+        }
     }
 
     // MARK: Naming
@@ -100,41 +115,85 @@ public struct Masquerade: Sendable {
     /// the pod's source (IPv4 entries are ignored).
     public func install(network: String, containerID: String, podAddresses: [IPAddress],
                         except: [IPPrefix] = []) throws(FirewallError) {
+        try startInstall(network: network, containerID: containerID, podAddresses: podAddresses, except: except).wait()
+    }
+
+    /// `install` in two halves: the one-transaction script for a new chain is started as a child
+    /// process, so the caller can set up the pod's interface meanwhile; `wait()` collects it (and
+    /// falls back to save + rewrite when the chain existed).
+    public func startInstall(network: String, containerID: String, podAddresses: [IPAddress],
+                             except: [IPPrefix] = []) throws(FirewallError) -> Pending {
         let addresses = Self.ulaAddresses(podAddresses)
-        guard !addresses.isEmpty else { return }
+        guard !addresses.isEmpty else { return Pending(nothing: self) }
         let comment = try Self.validatedComment(network: network, containerID: containerID)
         let chain = Self.chainName(network: network, containerID: containerID)
         let operation = "installing masquerade chain \(chain) for network \"\(network)\" container \"\(containerID)\""
-        let current = try save(operation)
-        let script = RestoreScript.install(chain: chain, comment: comment, addresses: addresses,
-                                           except: except, current: current)
-        try restore(script, operation)
+        let fresh = RestoreScript.freshInstall(chain: chain, comment: comment, addresses: addresses, except: except)
+        let started = try begin(restoreCommand, stdin: Array(fresh.utf8), operation: operation, script: fresh)
+        return Pending(masquerade: self, first: started) { m throws(FirewallError) in
+            let current = try m.save(operation)
+            let script = RestoreScript.install(chain: chain, comment: comment, addresses: addresses,
+                                               except: except, current: current)
+            try m.restore(script, operation)
+        }
+    }
+
+    /// A change under way: a first ip6tables-restore transaction running as a child, and what
+    /// to do instead when it fails (something was not as expected: look at the table).
+    public struct Pending {
+        let masquerade: Masquerade
+        let first: Started?
+        let fallback: ((Masquerade) throws(FirewallError) -> Void)?
+
+        init(masquerade: Masquerade, first: Started?, fallback: ((Masquerade) throws(FirewallError) -> Void)?) {
+            self.masquerade = masquerade; self.first = first; self.fallback = fallback
+        }
+
+        init(nothing m: Masquerade) { self.init(masquerade: m, first: nil, fallback: nil) }
+
+        public func wait() throws(FirewallError) {
+            if let first {
+                do {
+                    _ = try masquerade.finish(first)
+                    return
+                } catch .commandFailed {
+                    // fall back below
+                } catch {
+                    throw error
+                }
+            }
+            try fallback?(masquerade)
+        }
     }
 
     /// Removes the attachment's jumps and chain. Succeeds when they are already gone.
     /// `podAddresses`: the addresses from prevResult, or nil when unknown. Known addresses none of
     /// which is ULA mean nothing was installed: nothing is run.
     public func remove(network: String, containerID: String, podAddresses: [IPAddress]?) throws(FirewallError) {
+        try startRemove(network: network, containerID: containerID, podAddresses: podAddresses).wait()
+    }
+
+    /// `remove` in two halves: the exact delete transaction (when the addresses are known) is
+    /// started as a child process, so the caller can delete the pod's interface meanwhile;
+    /// `wait()` collects it, or looks at the saved table when it failed or could not be used.
+    public func startRemove(network: String, containerID: String, podAddresses: [IPAddress]?) throws(FirewallError) -> Pending {
         let chain = Self.chainName(network: network, containerID: containerID)
         let operation = "removing masquerade chain \(chain) for network \"\(network)\" container \"\(containerID)\""
+        let removeSaved = { (m: Masquerade) throws(FirewallError) in
+            let current = try m.save(operation)
+            guard let script = RestoreScript.removal(chain: chain, current: current) else { return }
+            try m.restore(script, operation)
+        }
+        var first: Started?
         if let podAddresses {
             let addresses = Self.ulaAddresses(podAddresses)
-            if addresses.isEmpty { return }
+            if addresses.isEmpty { return Pending(nothing: self) }
             if let comment = try? Self.validatedComment(network: network, containerID: containerID) {
                 let script = RestoreScript.fastRemove(chain: chain, comment: comment, addresses: addresses)
-                do {
-                    try restore(script, operation)
-                    return
-                } catch .commandFailed {
-                    // Something was already missing (or differs): look at what is there.
-                } catch {
-                    throw error
-                }
+                first = try begin(restoreCommand, stdin: Array(script.utf8), operation: operation, script: script)
             }
         }
-        let current = try save(operation)
-        guard let script = RestoreScript.removal(chain: chain, current: current) else { return }
-        try restore(script, operation)
+        return Pending(masquerade: self, first: first, fallback: removeSaved)
     }
 
     /// Whether the attachment's chain exists.
@@ -224,18 +283,41 @@ public struct Masquerade: Sendable {
 
     private func invoke(_ argv: [String], stdin: [UInt8], operation: String,
                         script: String?) throws(FirewallError) -> SpawnResult {
-        let result: SpawnResult
+        try finish(begin(argv, stdin: stdin, operation: operation, script: script))
+    }
+
+    /// A command started by `begin`, to be collected by `finish`.
+    struct Started {
+        let argv: [String]
+        let operation: String
+        let script: String?
+        let wait: () throws -> SpawnResult
+    }
+
+    func begin(_ argv: [String], stdin: [UInt8], operation: String, script: String?) throws(FirewallError) -> Started {
         do {
-            result = try execute(argv, stdin, timeout)
+            return Started(argv: argv, operation: operation, script: script, wait: try launch(argv, stdin, timeout))
         } catch let e as SpawnError {
             throw .couldNotRun(operation: operation, command: argv, error: e)
         } catch {
             throw .couldNotRun(operation: operation, command: argv,
                                error: .system(call: "\(error)", executable: argv[0], errno: 0))
         }
+    }
+
+    func finish(_ s: Started) throws(FirewallError) -> SpawnResult {
+        let result: SpawnResult
+        do {
+            result = try s.wait()
+        } catch let e as SpawnError {
+            throw .couldNotRun(operation: s.operation, command: s.argv, error: e)
+        } catch {
+            throw .couldNotRun(operation: s.operation, command: s.argv,
+                               error: .system(call: "\(error)", executable: s.argv[0], errno: 0))
+        }
         guard result.status == 0 else {
-            throw .commandFailed(operation: operation, command: argv, status: result.status,
-                                 stderr: result.stderrText.trimmingTrailingNewlines, script: script)
+            throw .commandFailed(operation: s.operation, command: s.argv, status: result.status,
+                                 stderr: result.stderrText.trimmingTrailingNewlines, script: s.script)
         }
         return result
     }

@@ -43,6 +43,15 @@ enum RestoreScript {
         (["*nat"] + lines + ["COMMIT"]).joined(separator: "\n") + "\n"
     }
 
+    /// ADD's first try, for a chain that does not exist yet: `-N` creates it and fails the whole
+    /// transaction when it exists (then `install(…current:)` is used with the saved table). A chain
+    /// that does not exist has no jumps to it, so nothing else has to be known.
+    static func freshInstall(chain: String, comment: String, addresses: [IPAddress], except: [IPPrefix]) -> String {
+        wrap(["-N \(chain)"]
+             + chainRules(comment: comment, except: except).map { "-A \(chain) \($0)" }
+             + addresses.map { "-A POSTROUTING \(jump(from: $0, chain: chain, comment: comment))" })
+    }
+
     /// Creates or rewrites the chain (declared, then flushed, then filled), deletes the jumps to it
     /// that are not wanted (another address, a copy, a jump from another chain) and appends the
     /// wanted jumps `current` does not already have. Re-running it changes nothing.

@@ -39,18 +39,48 @@ public struct Delegate {
     public func status() throws(CNIError) { _ = try invoke(.status) }
     public func gc() throws(CNIError) { _ = try invoke(.gc) }
 
+    /// DEL started as a child process; `wait()` collects it. Lets the interface plugin take its
+    /// interface apart while the IPAM plugin releases the addresses.
+    public func startDel() throws(CNIError) -> Pending { try launch(.del) }
+
+    /// An IPAM call under way.
+    public struct Pending {
+        let delegate: Delegate
+        let command: Command
+        let path: String
+        let child: RunningChild
+
+        /// The plugin's stdout, or its error (code kept) as `invoke` reports it.
+        public func wait() throws(CNIError) -> [UInt8] {
+            let result: SpawnResult
+            do {
+                result = try child.wait()
+            } catch {
+                throw CNIError(.ioFailure, "running IPAM plugin \(path): \(error)")
+            }
+            return try delegate.interpret(result, command)
+        }
+    }
+
     func invoke(_ command: Command) throws(CNIError) -> [UInt8] {
+        try launch(command).wait()
+    }
+
+    func launch(_ command: Command) throws(CNIError) -> Pending {
         guard let path = request.env.path.lazy.map({ "\($0)/\(self.type)" }).first(where: isExecutable) else {
             throw CNIError.invalidConfig("IPAM plugin \"\(type)\" not found in CNI_PATH \(request.env.path.joined(separator: ":"))")
         }
         var env = PluginMain.currentEnvironment()
         env["CNI_COMMAND"] = command.rawValue
-        let result: SpawnResult
         do {
-            result = try run(path, environment: env, stdin: request.rawConfig)
+            return Pending(delegate: self, command: command, path: path,
+                           child: try Spawn.start(path, environment: env, stdin: request.rawConfig))
         } catch {
             throw CNIError(.ioFailure, "running IPAM plugin \(path): \(error)")
         }
+    }
+
+    func interpret(_ result: SpawnResult, _ command: Command) throws(CNIError) -> [UInt8] {
         if result.status == 0 { return result.stdout }
         // A plugin reports its error as JSON on stdout; keep its code and say who failed.
         if let json = try? JSONValue.parse(result.stdout), case .int(let code)? = json["code"] {

@@ -39,9 +39,16 @@ public enum FileSystem {
         try read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// Writes `bytes` to a fresh temporary file next to `path` (fsync'd), then either renames it over
+    /// Writes `bytes` to a fresh temporary file next to `path`, then either renames it over
     /// `path` (`exclusive == false`) or links it to `path` only if `path` does not exist yet.
     /// Either way `path` never exists half-written. Returns false when `exclusive` and `path` exists.
+    ///
+    /// Not fsync'd, like the reference host-local: a process killed at any point leaves whole files
+    /// (the bytes are in the page cache before the rename/link), and only a kernel crash or power
+    /// loss, which takes every pod of the node with it, can lose the last writes. An fsync forces an
+    /// ext4 journal commit shared with every other writer on the disk: 0.3–8 ms each on a busy
+    /// node, four per ADD, which made host-local6 ADD several times slower than the reference
+    /// (docs/benchmarks.md).
     @discardableResult
     static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String, mode: mode_t = 0o600,
                                 exclusive: Bool = false) throws(Failure) -> Bool {
@@ -60,7 +67,6 @@ public enum FileSystem {
             }
             rest = rest.dropFirst(n)
         }
-        fsync(fd)
         close(fd)
         defer { unlink(tmp) }
         if exclusive {

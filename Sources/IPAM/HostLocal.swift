@@ -24,7 +24,9 @@ public struct HostLocal: Plugin {
         let (config, store, owner) = try prepare(request)
         var result = CNIResult(routes: config.routes)
         if let path = config.resolvConf {
-            guard let text = try FileSystem.readString(path) else {
+            let content: String?
+            do { content = try FileSystem.readString(path) } catch { throw error.cniError }
+            guard let text = content else {
                 throw CNIError.invalidConfig("field \"ipam.resolvConf\": \(path) does not exist")
             }
             result.dns = ResolvConf.parse(text)
@@ -117,7 +119,11 @@ public struct HostLocal: Plugin {
                 if inUse { continue }
                 do { try FileSystem.remove(store.leasePath(lease.address)) } catch { failures.append("\(error)") }
             }
+            for a in try store.ownerlessLeases() {
+                do { try FileSystem.remove(store.leasePath(a)) } catch { failures.append("\(error)") }
+            }
             try store.rebuildIndex()
+            try store.removeStaleTemporaryFiles()
         }
         if !failures.isEmpty {
             throw CNIError(.ioFailure, "GC could not release every stale lease", details: failures.joined(separator: "; "))

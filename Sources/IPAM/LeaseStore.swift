@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CNI
 import IPAddressing
 
@@ -51,7 +54,8 @@ public final class LeaseStore {
             try FileSystem.makeDirectories(indexDirectory)
         } catch { throw error.cniError }
         let lock = try FileLock(path: "\(directory)/lock", timeout: timeout)
-        let result = try body()
+        let result: T
+        do { result = try body() } catch { throw error.cniError }  // I/O failures are code 5, not 999
         _ = consume lock
         return result
     }
@@ -106,7 +110,7 @@ public final class LeaseStore {
             return false
         }
         try FileSystem.writeAtomically(Array(a.description.utf8), to: "\(directory)/last_reserved_ip.\(rangeSet)",
-                                       temporaryDirectory: indexDirectory, mode: 0o644)
+                                       temporaryDirectory: indexDirectory)
         try rememberLastReserved(rangeSet)
         return true
     }
@@ -183,7 +187,30 @@ public final class LeaseStore {
         return leases
     }
 
+    /// Files named like a lease but naming no owner (empty or blank): left by a writer killed between
+    /// creating and writing one (the reference plugin creates, then writes). Nobody's attachment.
+    public func ownerlessLeases() throws(FileSystem.Failure) -> [IPAddress] {
+        var found: [IPAddress] = []
+        for name in try FileSystem.list(directory) {
+            guard let a = IPAddress(name), a.description == name,
+                  let bytes = try FileSystem.read("\(directory)/\(name)"), Owner(fileContent: bytes) == nil else { continue }
+            found.append(a)
+        }
+        return found
+    }
+
+    /// Temporary files of writers that were killed mid-write (their process is gone).
+    public func removeStaleTemporaryFiles() throws(FileSystem.Failure) {
+        for name in try FileSystem.list(indexDirectory) where name.hasPrefix(".tmp-") {
+            guard let pid = Int32(name.dropFirst(5)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try FileSystem.remove("\(indexDirectory)/\(name)")
+        }
+    }
+
     func rebuildIndex() throws(FileSystem.Failure) {
+        // Until the rebuild completes, `seen` must not vouch for a half-built index: without it the
+        // next call rebuilds again (an interrupted GC or sync would otherwise hide leases from DEL/ADD).
+        try FileSystem.remove(seenPath)
         for name in try FileSystem.list(indexDirectory) where name != "seen" && !name.hasPrefix(".tmp-") {
             try FileSystem.remove("\(indexDirectory)/\(name)")
         }

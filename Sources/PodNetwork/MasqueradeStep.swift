@@ -18,31 +18,73 @@ public struct MasqueradeStep {
     }
 
     public func install(_ addresses: [IPAddress], undo: Undo) throws {
-        guard enabled else { return }
+        try startInstall(addresses, undo: undo).wait()
+    }
+
+    /// A masquerade change running in a child process while the plugin does other work. `wait()`
+    /// collects it once; later calls repeat the outcome.
+    public final class Pending {
+        private var pending: Masquerade.Pending?
+        private let what: String
+        private var outcome: Result<Void, CNIError>?
+
+        init(_ pending: Masquerade.Pending?, what: String) { self.pending = pending; self.what = what }
+
+        public func wait() throws {
+            if outcome == nil {
+                do {
+                    try pending?.wait()
+                    outcome = .success(())
+                } catch {
+                    outcome = .failure(CNIError(.internalError, "\(what): \(error)"))
+                }
+                pending = nil
+            }
+            try outcome!.get()
+        }
+    }
+
+    /// `install` started: ip6tables-restore runs while the caller configures the interfaces;
+    /// `wait()` before ADD returns. Undo (a failed ADD) lets it finish, then removes the chain.
+    public func startInstall(_ addresses: [IPAddress], undo: Undo) throws -> Pending {
+        guard enabled else { return Pending(nil, what: "") }
         let ula = addresses.filter(Masquerade.needsMasquerade)
         if addresses.contains(where: { $0.isGlobalUnicastV6 }) {
             logWarning("note: global (GUA) pod addresses are routed as they are; ipMasq applies to ULA (fc00::/7) addresses only")
         }
-        guard !ula.isEmpty else { return }
+        guard !ula.isEmpty else { return Pending(nil, what: "") }
+        let what = "installing masquerade for \(ula.map(\.description).joined(separator: ", "))"
+        let step: Pending
         do {
-            try firewall.install(network: network, containerID: containerID, podAddresses: ula, except: except)
+            step = Pending(try firewall.startInstall(network: network, containerID: containerID, podAddresses: ula, except: except),
+                           what: what)
         } catch {
-            throw CNIError(.internalError, "installing masquerade for \(ula.map(\.description).joined(separator: ", ")): \(error)")
+            throw CNIError(.internalError, "\(what): \(error)")
         }
         undo.push("removing masquerade chain") {
+            _ = try? step.wait()
             try firewall.remove(network: network, containerID: containerID, podAddresses: ula)
+        }
+        return step
+    }
+
+    /// `remove` started: ip6tables-restore runs while the caller deletes the interface.
+    public func startRemove(_ addresses: [IPAddress]?) throws -> Pending {
+        guard enabled else { return Pending(nil, what: "") }
+        if let addresses, !addresses.contains(where: Masquerade.needsMasquerade) { return Pending(nil, what: "") }
+        let what = "removing masquerade chain \(Masquerade.chainName(network: network, containerID: containerID))"
+        do {
+            return Pending(try firewall.startRemove(network: network, containerID: containerID,
+                                                    podAddresses: addresses?.filter(Masquerade.needsMasquerade)),
+                           what: what)
+        } catch {
+            throw CNIError(.internalError, "\(what): \(error)")
         }
     }
 
     /// `addresses` from prevResult; nil when there was none (then the chain is found by name).
     public func remove(_ addresses: [IPAddress]?) throws {
-        guard enabled else { return }
-        if let addresses, !addresses.contains(where: Masquerade.needsMasquerade) { return }
-        do {
-            try firewall.remove(network: network, containerID: containerID, podAddresses: addresses?.filter(Masquerade.needsMasquerade))
-        } catch {
-            throw CNIError(.internalError, "removing masquerade chain \(Masquerade.chainName(network: network, containerID: containerID)): \(error)")
-        }
+        try startRemove(addresses).wait()
     }
 
     public func check(_ addresses: [IPAddress]) throws {

@@ -9,8 +9,19 @@ struct PipeIO {
 
     init(input: [UInt8]) { self.input = input }
 
+    /// Writes what the stdin pipe takes without blocking (closing it when all is written), so
+    /// the child can start on its input before anyone pumps.
+    mutating func feed(_ fds: inout ChildPipes, executable: String) throws {
+        if input.isEmpty { ChildPipes.close(&fds.stdinWrite); return }
+        while fds.stdinWrite >= 0 {
+            let before = written
+            try writeSome(&fds, executable: executable)
+            if written == before { return }  // the pipe is full (EAGAIN): pump goes on later
+        }
+    }
+
     mutating func pump(_ fds: inout ChildPipes, deadline: Deadline?, executable: String) throws {
-        if input.isEmpty { ChildPipes.close(&fds.stdinWrite) }
+        if input.isEmpty || written == input.count { ChildPipes.close(&fds.stdinWrite) }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while fds.stdoutRead >= 0 || fds.stderrRead >= 0 {
             var polled: [pollfd] = []

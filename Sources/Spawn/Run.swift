@@ -21,6 +21,21 @@ public func run(
     stdin: [UInt8] = [],
     timeout: Duration? = nil
 ) throws -> SpawnResult {
+    try start(executable, arguments: arguments, environment: environment, stdin: stdin, timeout: timeout).wait()
+}
+
+/// `run` in two halves: starts the child and hands it as much of `stdin` as the pipe takes
+/// without blocking (all of a CNI configuration), then returns at once, so the caller can do
+/// other work — netlink requests, another child — while it runs. `wait()` does the rest of `run`
+/// (the remaining input, the output, the exit status, the timeout, which counts from `start`).
+/// A child that is never waited for is killed and reaped when the handle goes away.
+public func start(
+    _ executable: String,
+    arguments: [String] = [],
+    environment: [String: String]? = nil,
+    stdin: [UInt8] = [],
+    timeout: Duration? = nil
+) throws -> RunningChild {
     let path: String
     if executable.contains("/") {
         path = executable
@@ -34,34 +49,78 @@ public func run(
     let deadline = timeout.map { Deadline(after: $0) }
 
     var fds = ChildPipes()
-    defer { fds.closeAll() }
-    try fds.open(executable: path)
-
-    let pid = try spawnChild(path: path, arguments: [executable] + arguments,
-                             environment: environment, fds: fds)
-    fds.closeChildEnds()
-
-    var io = PipeIO(input: stdin)
-    let sigpipe = SigpipeGuard()
-    defer { sigpipe.restore() }
     do {
-        try io.pump(&fds, deadline: deadline, executable: path)
-    } catch let e as SpawnError {
-        kill(pid, SIGKILL)
-        _ = reap(pid, deadline: nil)
-        if case .timedOut = e {
+        try fds.open(executable: path)
+        let pid = try spawnChild(path: path, arguments: [executable] + arguments,
+                                 environment: environment, fds: fds)
+        fds.closeChildEnds()
+        var io = PipeIO(input: stdin)
+        let sigpipe = SigpipeGuard()
+        defer { sigpipe.restore() }
+        do {
+            try io.feed(&fds, executable: path)
+        } catch {
+            kill(pid, SIGKILL)
+            _ = reap(pid, deadline: nil)
+            throw error
+        }
+        return RunningChild(path: path, pid: pid, fds: fds, io: io, deadline: deadline, timeout: timeout)
+    } catch {
+        fds.closeAll()
+        throw error
+    }
+}
+
+/// A child started by `start`; `wait()` once to collect it.
+public final class RunningChild {
+    let path: String
+    let pid: pid_t
+    var fds: ChildPipes
+    var io: PipeIO
+    let deadline: Deadline?
+    let timeout: Duration?
+    private var reaped = false
+
+    init(path: String, pid: pid_t, fds: ChildPipes, io: PipeIO, deadline: Deadline?, timeout: Duration?) {
+        self.path = path; self.pid = pid; self.fds = fds; self.io = io; self.deadline = deadline; self.timeout = timeout
+    }
+
+    deinit {
+        if !reaped {
+            kill(pid, SIGKILL)
+            _ = reap(pid, deadline: nil)
+        }
+        fds.closeAll()
+    }
+
+    /// Feeds the rest of the input, collects stdout and stderr, waits for the exit.
+    public func wait() throws -> SpawnResult {
+        precondition(!reaped, "RunningChild.wait() called twice")
+        defer { fds.closeAll() }
+        let sigpipe = SigpipeGuard()
+        defer { sigpipe.restore() }
+        do {
+            try io.pump(&fds, deadline: deadline, executable: path)
+        } catch let e as SpawnError {
+            kill(pid, SIGKILL)
+            _ = reap(pid, deadline: nil)
+            reaped = true
+            if case .timedOut = e {
+                throw SpawnError.timedOut(executable: path, timeout: timeout!, stdout: io.stdout, stderr: io.stderr)
+            }
+            throw e
+        }
+        fds.closeAll()
+
+        guard let status = reap(pid, deadline: deadline) else {
+            kill(pid, SIGKILL)
+            _ = reap(pid, deadline: nil)
+            reaped = true
             throw SpawnError.timedOut(executable: path, timeout: timeout!, stdout: io.stdout, stderr: io.stderr)
         }
-        throw e
+        reaped = true
+        return SpawnResult(status: status, stdout: io.stdout, stderr: io.stderr)
     }
-    fds.closeAll()
-
-    guard let status = reap(pid, deadline: deadline) else {
-        kill(pid, SIGKILL)
-        _ = reap(pid, deadline: nil)
-        throw SpawnError.timedOut(executable: path, timeout: timeout!, stdout: io.stdout, stderr: io.stderr)
-    }
-    return SpawnResult(status: status, stdout: io.stdout, stderr: io.stderr)
 }
 
 /// posix_spawn with fds 0/1/2 wired to the pipes, a clean signal mask and default dispositions.

@@ -32,6 +32,9 @@ struct Bridge6: Plugin {
                 }
                 try IPv6Sysctls.requireIPv6("bridge6 with IPv6 addresses")
             }
+            // ip6tables-restore runs in a child process while the interfaces are set up below.
+            let masquerade = try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
+                .startInstall(result.ips.map(\.address.address), undo: undo)
             let gateways = Gateways(result: &result, conf: conf)
             let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
                                            podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
@@ -47,8 +50,7 @@ struct Bridge6: Plugin {
                 try BridgeSetup(node: node, conf: conf).addGatewayAddresses(gateways.bridgeAddresses, to: bridge)
                 try IPv6Sysctls.enableForwarding(v6: hasV6, v4: result.ips.contains { $0.address.family == .v4 })
             }
-            try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
-                .install(result.ips.map(\.address.address), undo: undo)
+            try masquerade.wait()
 
             let podLink = try waitUntilOperational(pod.socket, index: pair.pod.index)
             _ = try waitUntilOperational(node, index: pair.host.index)
@@ -71,22 +73,32 @@ struct Bridge6: Plugin {
     func del(_ request: Request) throws {
         let conf = try BridgeConfig.load(request)
         let prev = try? request.prevResult()
-        try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: [])
-            .remove(prev.map { $0.ips.map(\.address.address) })
-        let node = try RouteSocket.inCurrentNamespace()
-        if let pod = PodNamespace.ifPresent(request.env.netns),
-           let link = try pod.socket.link(named: request.env.ifname) {
-            try ignoringNotFound { try pod.socket.deleteLink(index: link.index) }
-        }
-        // With the pod's namespace gone the kernel has removed the pair already; a host end that
-        // outlived it (a namespace still held elsewhere) is found by the name in prevResult.
-        for iface in prev?.interfaces ?? [] where (iface.sandbox ?? "").isEmpty && iface.name.hasPrefix("veth") {
-            if let l = try node.link(named: iface.name), l.kind == "veth",
-               let bridge = try node.link(named: conf.bridgeName), l.masterIndex == bridge.index {
-                try ignoringNotFound { try node.deleteLink(index: l.index) }
+        // The masquerade removal and the IPAM DEL run as child processes while the veth is deleted
+        // (the kernel takes one RCU grace period or more for that, 15-40 ms on a busy node).
+        let masquerade = try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: [])
+            .startRemove(prev.map { $0.ips.map(\.address.address) })
+        let ipam = try conf.hasIPAM(request) ? Delegate(request: request).startDel() : nil
+        var failure: (any Error)?
+        do {
+            let node = try RouteSocket.inCurrentNamespace()
+            if let pod = PodNamespace.ifPresent(request.env.netns),
+               let link = try pod.socket.link(named: request.env.ifname) {
+                try ignoringNotFound { try pod.socket.deleteLink(index: link.index) }
             }
+            // With the pod's namespace gone the kernel has removed the pair already; a host end that
+            // outlived it (a namespace still held elsewhere) is found by the name in prevResult.
+            for iface in prev?.interfaces ?? [] where (iface.sandbox ?? "").isEmpty && iface.name.hasPrefix("veth") {
+                if let l = try node.link(named: iface.name), l.kind == "veth",
+                   let bridge = try node.link(named: conf.bridgeName), l.masterIndex == bridge.index {
+                    try ignoringNotFound { try node.deleteLink(index: l.index) }
+                }
+            }
+        } catch {
+            failure = error
         }
-        if try conf.hasIPAM(request) { try Delegate(request: request).del() }
+        do { try masquerade.wait() } catch { failure = failure ?? error }
+        do { _ = try ipam?.wait() } catch { failure = failure ?? error }
+        if let failure { throw failure }
     }
 
     func check(_ request: Request) throws {

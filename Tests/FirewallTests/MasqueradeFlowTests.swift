@@ -36,15 +36,33 @@ let emptyNat = "*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMI
 
 @Suite("Masquerade control flow (fake ip6tables)")
 struct MasqueradeFlowTests {
-    @Test func installIsOneSaveAndOneRestore() throws {
-        let fake = FakeRunner([ok(emptyNat), ok()])
+    @Test func installOfANewChainIsOneRestore() throws {
+        let fake = FakeRunner([ok()])
         try fake.masquerade().install(network: net, containerID: cid,
                                       podAddresses: [v6("2001:db8::5"), v6("fd42::5"), v6("10.0.0.5"), v6("fd42::5")])
         let calls = fake.calls
-        #expect(calls.map(\.argv) == [save, restore])
-        #expect(calls[1].stdin == RestoreScript.install(chain: chain, comment: Masquerade.comment(network: net, containerID: cid),
+        #expect(calls.map(\.argv) == [restore])
+        #expect(calls[0].stdin == RestoreScript.freshInstall(chain: chain, comment: Masquerade.comment(network: net, containerID: cid),
+                                                             addresses: [v6("fd42::5")], except: []))
+        #expect(calls[0].stdin.contains("-N \(chain)\n"))
+        #expect(!calls[0].stdin.contains("2001:db8::5"))
+    }
+
+    @Test func installOverAnExistingChainSavesThenRewrites() throws {
+        let fake = FakeRunner([fail("ip6tables-restore: line 2 failed: Chain already exists."), ok(emptyNat), ok()])
+        try fake.masquerade().install(network: net, containerID: cid, podAddresses: [v6("fd42::5")])
+        let calls = fake.calls
+        #expect(calls.map(\.argv) == [restore, save, restore])
+        #expect(calls[2].stdin == RestoreScript.install(chain: chain, comment: Masquerade.comment(network: net, containerID: cid),
                                                         addresses: [v6("fd42::5")], except: [], current: NatTable()))
-        #expect(!calls[1].stdin.contains("2001:db8::5"))
+    }
+
+    @Test func installReportsTheRewriteFailure() {
+        let fake = FakeRunner([fail("line 2 failed"), ok(emptyNat), fail("ip6tables-restore: line 4 failed: No chain/target/match by that name.")])
+        #expect(throws: FirewallError.self) {
+            try fake.masquerade().install(network: net, containerID: cid, podAddresses: [v6("fd42::5")])
+        }
+        #expect(fake.calls.map(\.argv) == [restore, save, restore])
     }
 
     @Test func installWithoutULARunsNothing() throws {

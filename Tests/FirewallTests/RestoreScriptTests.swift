@@ -53,6 +53,23 @@ struct RestoreScriptTests {
         """)
     }
 
+    @Test func freshInstallCreatesTheChainWithN() {
+        let script = RestoreScript.freshInstall(
+            chain: chain, comment: Masquerade.comment(network: net, containerID: cid),
+            addresses: [v6("fd42::5")], except: [pfx("2001:db8:ff::/48")])
+        #expect(script == """
+        *nat
+        -N \(chain)
+        -A \(chain) -d fc00::/7 -m comment --comment \(c) -j ACCEPT
+        -A \(chain) -d ff00::/8 -m comment --comment \(c) -j ACCEPT
+        -A \(chain) -d 2001:db8:ff::/48 -m comment --comment \(c) -j ACCEPT
+        -A \(chain) -m comment --comment \(c) -j MASQUERADE
+        -A POSTROUTING -s fd42::5/128 -m comment --comment \(c) -j \(chain)
+        COMMIT
+
+        """)
+    }
+
     /// An ADD retried after a crash: the jump is there already (twice, even), and a jump for an
     /// address the pod no longer has; the chain is rewritten in place.
     @Test func reinstallKeepsOneJumpPerAddress() {

@@ -24,6 +24,37 @@ struct SpawnTests {
         #expect(try run("false").status == 1)
     }
 
+    /// start: the child has its (small) input before anyone waits, runs alongside the caller and
+    /// other children, and is collected by wait() in any order.
+    @Test func startRunsAlongsideTheCaller() throws {
+        let dir = "/tmp/v6cni-spawn-\(getpid())"
+        mkdir(dir, 0o700)
+        defer { _ = unlink("\(dir)/a"); _ = unlink("\(dir)/b"); rmdir(dir) }
+        let a = try start("/bin/sh", arguments: ["-c", "read x; echo \"$x\" > \(dir)/a; echo out-$x"], stdin: Array("one\n".utf8))
+        let b = try start("/bin/sh", arguments: ["-c", "read x; echo \"$x\" > \(dir)/b; echo err-$x >&2; exit 3"], stdin: Array("two\n".utf8))
+        // Both wrote their files without anyone pumping: the input was fed at start.
+        var waited = 0
+        while (access("\(dir)/a", F_OK) != 0 || access("\(dir)/b", F_OK) != 0) && waited < 5000 {
+            usleep(1000); waited += 1
+        }
+        #expect(waited < 5000)
+        let rb = try b.wait()
+        let ra = try a.wait()
+        #expect(ra.status == 0 && ra.stdoutText == "out-one\n")
+        #expect(rb.status == 3 && rb.stderrText == "err-two\n")
+    }
+
+    /// A started child nobody waits for is killed and reaped when its handle goes away.
+    @Test func unwaitedChildIsReaped() throws {
+        var pid: pid_t = 0
+        do {
+            let c = try start("/bin/sleep", arguments: ["30"])
+            pid = c.pid
+            #expect(kill(pid, 0) == 0)
+        }
+        #expect(kill(pid, 0) == -1 && errno == ESRCH)
+    }
+
     @Test func signalGivesShellStatus() throws {
         #expect(try run("/bin/sh", arguments: ["-c", "kill -TERM $$"]).status == 128 + SIGTERM)
         #expect(try run("/bin/sh", arguments: ["-c", "kill -KILL $$"]).status == 128 + SIGKILL)

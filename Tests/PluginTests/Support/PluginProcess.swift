@@ -16,15 +16,17 @@ struct PluginProcess {
         var errorMessage: String { json["msg"] as? String ?? "" }
     }
 
-    /// Folder with our built binaries: $V6CNI_BIN (hack/test.sh sets it), else out/bin, else .build/debug.
+    /// Folder with our built binaries: $V6CNI_BIN (hack/test.sh sets it), else the newer of out/bin and .build/debug.
     static let binDir: String = {
         if let d = ProcessInfo.processInfo.environment["V6CNI_BIN"], !d.isEmpty { return d }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().path
-        for d in ["\(root)/out/bin", "\(root)/.build/debug"] where FileManager.default.fileExists(atPath: "\(d)/host-local6") {
-            return d
+        // The freshest build wins, so a stale out/bin never hides what `swift build` just made.
+        func built(_ d: String) -> Date? {
+            (try? FileManager.default.attributesOfItem(atPath: "\(d)/bridge6"))?[.modificationDate] as? Date
         }
-        return "\(root)/out/bin"
+        let candidates = ["\(root)/out/bin", "\(root)/.build/debug"].compactMap { d in built(d).map { (d, $0) } }
+        return candidates.max { $0.1 < $1.1 }?.0 ?? "\(root)/out/bin"
     }()
 
     /// Debian's reference plugins.
@@ -55,6 +57,8 @@ struct PluginProcess {
                              environment: env, stdin: config)
     }
 
+    private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN); return () }()
+
     static func exec(_ argv: [String], environment: [String: String]? = nil, stdin: String = "") throws -> Output {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: argv[0])
@@ -64,9 +68,12 @@ struct PluginProcess {
         p.standardInput = inPipe
         p.standardOutput = outPipe
         p.standardError = errPipe
+        _ = ignoreSIGPIPE
         try p.run()
-        inPipe.fileHandleForWriting.write(Data(stdin.utf8))
-        try inPipe.fileHandleForWriting.close()
+        // A plugin may exit before reading stdin (it refused its environment): that is EPIPE here,
+        // not a signal that kills the test process.
+        try? inPipe.fileHandleForWriting.write(contentsOf: Data(stdin.utf8))
+        try? inPipe.fileHandleForWriting.close()
         // Read both pipes fully before waiting, so a chatty child never blocks on a full pipe.
         final class Box: @unchecked Sendable { var data = Data(); let done = NSCondition(); var finished = false }
         let err = Box()

@@ -1,0 +1,261 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import IPAddressing
+@testable import CNI
+@testable import IPAM
+
+/// The on-disk store: reference layout, the `.v6cni` index, and what it does with files other
+/// writers (the reference plugin, a killed process) leave behind.
+@Suite struct LeaseStoreTests {
+    let scratch = ScratchDirectory("store")
+    var dir: String { "\(scratch.path)/net" }
+    var indexDir: String { "\(scratch.path)/net/.v6cni" }
+    let store: LeaseStore
+    let x = LeaseStore.Owner(containerID: "ctrX", ifname: "eth0")
+    let y = LeaseStore.Owner(containerID: "ctrY", ifname: "eth0")
+
+    init() {
+        store = LeaseStore(dataDir: scratch.path, network: "net")
+    }
+
+    func locked<T>(_ body: () throws -> T) throws -> T { try store.withLock(timeout: 5, body) }
+
+    /// Index file names only (no `seen`, no temporaries).
+    var indexFiles: [String] { listing(indexDir).filter { $0 != "seen" && !$0.hasPrefix(".tmp-") } }
+
+    @Test func layoutIsTheReferenceOneWithPrivateModes() throws {
+        let ok = try locked { try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0) }
+        #expect(ok)
+        #expect(fileBytes("\(dir)/2001:db8:1::2") == Array("ctrX\r\neth0".utf8))
+        #expect(fileText("\(dir)/last_reserved_ip.0") == "2001:db8:1::2")  // no newline, like the reference
+        #expect(fileExists("\(dir)/lock"))
+        #expect(mode(dir) == 0o700)
+        #expect(mode(indexDir) == 0o700)
+        for name in listing(dir) where name != ".v6cni" {
+            #expect(mode("\(dir)/\(name)") == 0o600, "\(name) has mode \(String(mode("\(dir)/\(name)") ?? 0, radix: 8))")
+        }
+        for name in listing(indexDir) {
+            #expect(mode("\(indexDir)/\(name)") == 0o600, "\(name)")
+        }
+        // The index: one file per (containerID, ifname), named id.hex(ifname), listing the addresses.
+        #expect(indexFiles == ["ctrX.65746830"])
+        #expect(fileText("\(indexDir)/ctrX.65746830") == "2001:db8:1::2\n")
+        #expect(listing(indexDir).allSatisfy { !$0.hasPrefix(".tmp-") })
+    }
+
+    @Test func reserveRefusesATakenAddressWithoutTouchingIt() throws {
+        let (first, second) = try locked {
+            (try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0), try store.reserve(ip("2001:db8:1::2"), for: y, rangeSet: 0))
+        }
+        #expect(first && !second)
+        #expect(fileText("\(dir)/2001:db8:1::2") == "ctrX\r\neth0")
+        #expect(!fileExists("\(indexDir)/ctrY.65746830"))
+        #expect(try store.owner(of: ip("2001:db8:1::2")) == x)
+    }
+
+    @Test func multipleAddressesPerOwnerAndRelease() throws {
+        try locked {
+            _ = try store.reserve(ip("10.1.2.2"), for: x, rangeSet: 0)
+            _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 1)
+            _ = try store.reserve(ip("2001:db8:1::3"), for: y, rangeSet: 1)
+        }
+        #expect(fileText("\(indexDir)/ctrX.65746830") == "10.1.2.2\n2001:db8:1::2\n")
+        #expect(try Set(store.addresses(of: x)) == [ip("10.1.2.2"), ip("2001:db8:1::2")])
+        let released = try locked { try store.release(x) }
+        #expect(Set(released) == [ip("10.1.2.2"), ip("2001:db8:1::2")])
+        #expect(!fileExists("\(dir)/10.1.2.2") && !fileExists("\(dir)/2001:db8:1::2"))
+        #expect(!fileExists("\(indexDir)/ctrX.65746830"))
+        #expect(fileText("\(dir)/2001:db8:1::3") == "ctrY\r\neth0")
+        // Releasing again, or an owner that never had anything, is fine.
+        #expect(try locked { try store.release(x) }.isEmpty)
+        #expect(try locked { try store.release(.init(containerID: "nobody", ifname: "eth0")) }.isEmpty)
+    }
+
+    @Test func ifnamesAreSeparateOwners() throws {
+        let x1 = LeaseStore.Owner(containerID: "ctrX", ifname: "net1")
+        try locked {
+            _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0)
+            _ = try store.reserve(ip("2001:db8:1::3"), for: x1, rangeSet: 0)
+        }
+        #expect(try store.addresses(of: x) == [ip("2001:db8:1::2")])
+        #expect(try store.addresses(of: x1) == [ip("2001:db8:1::3")])
+        _ = try locked { try store.release(x1) }
+        #expect(fileExists("\(dir)/2001:db8:1::2"))
+        #expect(!fileExists("\(dir)/2001:db8:1::3"))
+    }
+
+    /// DEL reads the owner's index file, not the directory: a lease file nobody indexed is not found
+    /// until the store notices another writer (next test).
+    @Test func releaseUsesTheIndexNotAWalk() throws {
+        try locked {
+            try store.syncWithOtherWriters(rangeSets: 1)
+            _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0)
+        }
+        try scratch.write("net/2001:db8:1::9", "ctrX\r\neth0")  // unindexed, last_reserved unchanged
+        try locked { try store.syncWithOtherWriters(rangeSets: 1) }
+        #expect(try store.addresses(of: x) == [ip("2001:db8:1::2")])
+        #expect(try locked { try store.release(x) } == [ip("2001:db8:1::2")])
+        #expect(fileExists("\(dir)/2001:db8:1::9"))
+    }
+
+    @Test func foreignLeasesArePickedUpWhenLastReservedChanges() throws {
+        try locked {
+            try store.syncWithOtherWriters(rangeSets: 2)
+            _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0)
+        }
+        // The reference plugin allocates: lease file + last_reserved_ip rewritten in place.
+        try scratch.write("net/2001:db8:1::3", "ctrY\r\neth0")
+        try scratch.write("net/last_reserved_ip.0", "2001:db8:1::3")
+        try locked { try store.syncWithOtherWriters(rangeSets: 2) }
+        #expect(try store.addresses(of: y) == [ip("2001:db8:1::3")])
+        #expect(fileText("\(indexDir)/ctrY.65746830") == "2001:db8:1::3\n")
+        #expect(try store.addresses(of: x) == [ip("2001:db8:1::2")])
+        // Same for a set we never wrote to.
+        try scratch.write("net/10.0.0.2", "ctrZ\r\neth0")
+        try scratch.write("net/last_reserved_ip.1", "10.0.0.2")
+        try locked { try store.syncWithOtherWriters(rangeSets: 2) }
+        #expect(try store.addresses(of: .init(containerID: "ctrZ", ifname: "eth0")) == [ip("10.0.0.2")])
+    }
+
+    @Test func firstUseOfAnExistingReferenceDirectoryBuildsTheIndex() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try scratch.write("net/2001:db8:1::2", "ctrX\r\neth0")
+        try scratch.write("net/2001:db8:1::3", "ctrY\r\neth0")
+        try scratch.write("net/10.1.2.2", "ctrX\r\neth0")
+        try scratch.write("net/last_reserved_ip.0", "2001:db8:1::3")
+        try scratch.write("net/lock", "")
+        try locked { try store.syncWithOtherWriters(rangeSets: 1) }
+        #expect(try Set(store.addresses(of: x)) == [ip("2001:db8:1::2"), ip("10.1.2.2")])
+        #expect(try store.addresses(of: y) == [ip("2001:db8:1::3")])
+        #expect(Set(indexFiles) == ["ctrX.65746830", "ctrY.65746830"])
+        #expect(fileExists("\(indexDir)/seen"))
+    }
+
+    @Test func staleIndexEntriesAreIgnored() throws {
+        try locked {
+            try store.syncWithOtherWriters(rangeSets: 1)
+            _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0)
+        }
+        // X's index claims ::5 (never created: a process killed between index and lease) and ::6,
+        // which now belongs to Y (X's lease was freed by someone else, then reused).
+        try scratch.write("net/.v6cni/ctrX.65746830", "2001:db8:1::2\n2001:db8:1::5\n2001:db8:1::6\n")
+        try scratch.write("net/2001:db8:1::6", "ctrY\r\neth0")
+        #expect(try store.addresses(of: x) == [ip("2001:db8:1::2")])
+        #expect(try locked { try store.release(x) } == [ip("2001:db8:1::2")])
+        #expect(fileText("\(dir)/2001:db8:1::6") == "ctrY\r\neth0")
+        #expect(!fileExists("\(indexDir)/ctrX.65746830"))
+        // A stale entry does not block reserving the address for someone else.
+        #expect(try locked { try store.reserve(ip("2001:db8:1::5"), for: y, rangeSet: 0) })
+    }
+
+    @Test func legacyIDOnlyLeases() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try scratch.write("net/2001:db8:1::7", "ctrX")          // pre-0.7 reference: only the ID
+        try scratch.write("net/2001:db8:1::8", "  ctrY \n")    // whitespace trimmed
+        try scratch.write("net/last_reserved_ip.0", "2001:db8:1::8")
+        try locked { try store.syncWithOtherWriters(rangeSets: 1) }
+        #expect(try store.addresses(of: x) == [ip("2001:db8:1::7")])
+        #expect(try store.owner(of: ip("2001:db8:1::7")) == LeaseStore.Owner(containerID: "ctrX", ifname: ""))
+        #expect(try locked { try store.release(x) } == [ip("2001:db8:1::7")])
+        #expect(!fileExists("\(dir)/2001:db8:1::7"))
+        #expect(try store.addresses(of: .init(containerID: "ctrY", ifname: "eth1")) == [ip("2001:db8:1::8")])
+        #expect(try store.addresses(of: .init(containerID: "ctrZ", ifname: "eth0")).isEmpty)
+    }
+
+    @Test func ownerFileContentParsing() {
+        #expect(LeaseStore.Owner(fileContent: Array("abc\r\neth0".utf8)) == .init(containerID: "abc", ifname: "eth0"))
+        #expect(LeaseStore.Owner(fileContent: Array(" abc \r\n eth0\n".utf8)) == .init(containerID: "abc", ifname: "eth0"))
+        #expect(LeaseStore.Owner(fileContent: Array("abc".utf8)) == .init(containerID: "abc", ifname: ""))
+        #expect(LeaseStore.Owner(fileContent: []) == nil)
+        #expect(LeaseStore.Owner(fileContent: Array(" \r\neth0".utf8)) == nil)
+        #expect(LeaseStore.Owner(containerID: "abc", ifname: "eth0").fileContent == Array("abc\r\neth0".utf8))
+    }
+
+    @Test func allLeasesSkipsEverythingThatIsNotALease() throws {
+        try locked {
+            _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0)
+            _ = try store.reserve(ip("10.0.0.2"), for: y, rangeSet: 1)
+        }
+        try scratch.write("net/2001:0db8:1::9", "ctrQ\r\neth0")   // not the canonical name
+        try scratch.write("net/2001:db8:1::a", "")                 // empty: not a lease
+        try scratch.write("net/notes.txt", "ctrQ\r\neth0")
+        let leases = try store.allLeases()
+        #expect(Set(leases.map(\.address)) == [ip("2001:db8:1::2"), ip("10.0.0.2")])
+        #expect(Set(leases.map(\.owner)) == [x, y])
+    }
+
+    @Test func ownerlessLeaseFiles() throws {
+        try locked { _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0) }
+        try scratch.write("net/2001:db8:1::3", "")
+        try scratch.write("net/2001:db8:1::4", "\r\n")
+        try scratch.write("net/2001:db8:1::5", "legacy")
+        try scratch.write("net/2001:0db8:1::6", "")   // not a lease name
+        #expect(try Set(store.ownerlessLeases()) == [ip("2001:db8:1::3"), ip("2001:db8:1::4")])
+        // An ownerless file still blocks its address: it is never overwritten.
+        #expect(try !locked { try store.reserve(ip("2001:db8:1::3"), for: y, rangeSet: 0) })
+    }
+
+    @Test func ioFailuresInsideTheLockAreCode5() throws {
+        let e = cniError {
+            try store.withLock(timeout: 1) { throw FileSystem.Failure(operation: "reading", path: "/x", errno: EIO) }
+        }
+        #expect(e?.code == 5)
+        #expect(e?.msg.contains("reading /x") == true)
+        let passthrough = cniError { try store.withLock(timeout: 1) { throw CNIError(code: 101, "full") } }
+        #expect(passthrough?.code == 101)
+    }
+
+    @Test func atomicWritesNeverLeaveHalfFiles() throws {
+        try FileManager.default.createDirectory(atPath: indexDir, withIntermediateDirectories: true)
+        let target = "\(dir)/2001:db8:1::2"
+        #expect(try FileSystem.writeAtomically(Array("a\r\neth0".utf8), to: target, temporaryDirectory: indexDir, exclusive: true))
+        #expect(try !FileSystem.writeAtomically(Array("b\r\neth0".utf8), to: target, temporaryDirectory: indexDir, exclusive: true))
+        #expect(fileText(target) == "a\r\neth0")
+        #expect(mode(target) == 0o600)
+        #expect(try FileSystem.writeAtomically(Array("c".utf8), to: target, temporaryDirectory: indexDir))
+        #expect(fileText(target) == "c")
+        #expect(listing(indexDir).isEmpty)  // no temporaries left
+        // A temporary left by a killed process with our PID is replaced, not an error.
+        try scratch.write("net/.v6cni/.tmp-\(getpid())", "junk")
+        #expect(try FileSystem.writeAtomically(Array("d".utf8), to: target, temporaryDirectory: indexDir))
+        #expect(fileText(target) == "d")
+        #expect(listing(indexDir).isEmpty)
+    }
+
+    /// A rebuild that stops half-way (a SIGKILL, an I/O error) must not leave `seen` vouching for the
+    /// half-empty index: the next call has to rebuild, or DEL would miss leases and ADD allow a second one.
+    @Test func interruptedRebuildIsRedone() throws {
+        try locked {
+            try store.syncWithOtherWriters(rangeSets: 1)
+            _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0)
+            _ = try store.reserve(ip("2001:db8:1::3"), for: y, rangeSet: 0)
+        }
+        // Make every index write fail: our temporary file's name is taken by a directory.
+        let blocker = "\(indexDir)/.tmp-\(getpid())"
+        try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: false)
+        #expect(cniError { try locked { try store.rebuildIndex() } }?.code == 5)
+        try FileManager.default.removeItem(atPath: blocker)
+        try locked { try store.syncWithOtherWriters(rangeSets: 1) }
+        #expect(try store.addresses(of: x) == [ip("2001:db8:1::2")])
+        #expect(try store.addresses(of: y) == [ip("2001:db8:1::3")])
+    }
+
+    @Test func lockWaitIsBoundedWithCode11() throws {
+        try locked {}  // creates the directory and the lock file
+        let fd = open("\(dir)/lock", O_RDWR)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_EX) == 0)  // another open file description: conflicts like another process
+        let start = Date()
+        let e = cniError { try store.withLock(timeout: 0.4) {} }
+        let waited = Date().timeIntervalSince(start)
+        #expect(e?.code == 11)
+        #expect(e?.msg.contains("locked") == true)
+        #expect(waited >= 0.39 && waited < 3, "waited \(waited) s")
+        flock(fd, LOCK_UN)
+        #expect(throws: Never.self) { try store.withLock(timeout: 0.4) {} }
+    }
+}
