@@ -55,6 +55,7 @@ inner() {
 
     P=(podman --root "$work/storage" --runroot "$work/runroot" --tmpdir "$work/libpod" --storage-driver vfs)
     trap '"${P[@]}" rm -a -f -t 0 >/dev/null 2>&1' EXIT
+    trap 'exit 130' INT TERM
 
     local info
     if ! info=$("${P[@]}" info --format '{{.Host.NetworkBackend}} {{.Host.CgroupManager}} {{.Host.OCIRuntime.Name}}' 2>&1); then
@@ -296,7 +297,13 @@ cgparent=/$tag
 image=localhost/v6cni-busybox:$$
 made_var_lib_cni=0
 
+inner_pid=
 cleanup() {
+    # The checks inside the node namespace (they remove their containers on the way out).
+    if [ -n "$inner_pid" ]; then
+        kill -TERM "$inner_pid" 2>/dev/null
+        wait "$inner_pid" 2>/dev/null
+    fi
     # Processes left in our cgroup parent (a container or conmon that outlived podman), by PID.
     local f pid
     for f in $(find /sys/fs/cgroup -path "*/$tag/*" -name cgroup.procs 2>/dev/null); do
@@ -337,10 +344,14 @@ EOF
 
 root_links_before=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort)
 ip netns add "$NODE" || skip "cannot create a network namespace"
+# In the background and waited for, so that a signal reaches this script at once; cleanup stops it.
 ip netns exec "$NODE" env CONTAINERS_CONF="$work/containers.conf" TMPDIR="$work/tmp" \
     root="$root" work="$work" cgparent="$cgparent" image="$image" \
-    bash "$self" --inner
+    bash "$self" --inner &
+inner_pid=$!
+wait "$inner_pid"
 rc=$?
+inner_pid=
 if [ "$rc" = 3 ]; then
     echo "0 passed, 0 failed"
     exit 0
