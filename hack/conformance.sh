@@ -60,7 +60,7 @@ cleanup() {
     for pid in "${bg_pids[@]}"; do kill "$pid" 2>/dev/null; done
     for pid in "${bg_pids[@]}"; do wait "$pid" 2>/dev/null; done
     # Pods first (their veths go with them), then the node with its bridges and rules.
-    for ns in $(ip netns list | awk '{print $1}' | grep -E "^$tag-" | grep -v -e "^$NODE\$" -e "^$OUT\$"); do
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$tag-" | grep -v -e "^$NODE\$" -e "^$OUT\$"); do
         ip netns del "$ns" 2>/dev/null
     done
     ip netns del "$OUT" 2>/dev/null

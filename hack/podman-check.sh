@@ -342,7 +342,7 @@ events_logger = "file"
 image_copy_tmp_dir = "$work/tmp"
 EOF
 
-root_links_before=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort)
+root_links_before=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | sort)
 ip netns add "$NODE" || skip "cannot create a network namespace"
 # In the background and waited for, so that a signal reaches this script at once; cleanup stops it.
 ip netns exec "$NODE" env CONTAINERS_CONF="$work/containers.conf" TMPDIR="$work/tmp" \
@@ -364,7 +364,7 @@ else
     fail "the checks inside the node namespace did not finish (exit $rc)"
 fi
 # Outside: the root namespace saw nothing.
-root_links_after=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort)
+root_links_after=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | sort)
 check "root namespace: no new link (podman's bridge and veths stayed in the node)" bash -c '
     new=$(comm -13 <(printf "%s\n" "$1") <(printf "%s\n" "$2") | grep -E "^(cni-podman|veth)"); [ -z "$new" ] || { echo "$new"; exit 1; }' \
     _ "$root_links_before" "$root_links_after" || true
