@@ -73,13 +73,9 @@ struct Bridge6: Plugin {
     func del(_ request: Request) throws {
         let conf = try BridgeConfig.load(request)
         let prev = try? request.prevResult()
-        // The masquerade removal and the IPAM DEL run as child processes while the veth is deleted
-        // (the kernel takes one RCU grace period or more for that, 15-40 ms on a busy node).
-        let masquerade = try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: [])
-            .startRemove(prev.map { $0.ips.map(\.address.address) })
-        let ipam = try conf.hasIPAM(request) ? Delegate(request: request).startDel() : nil
-        var failure: (any Error)?
-        do {
+        let masquerade = MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: [])
+        try teardown(request, masquerade: masquerade, prevAddresses: prev.map { $0.ips.map(\.address.address) },
+                     hasIPAM: try conf.hasIPAM(request)) {
             let node = try RouteSocket.inCurrentNamespace()
             if let pod = PodNamespace.ifPresent(request.env.netns),
                let link = try pod.socket.link(named: request.env.ifname) {
@@ -93,12 +89,7 @@ struct Bridge6: Plugin {
                     try ignoringNotFound { try node.deleteLink(index: l.index) }
                 }
             }
-        } catch {
-            failure = error
         }
-        do { try masquerade.wait() } catch { failure = failure ?? error }
-        do { _ = try ipam?.wait() } catch { failure = failure ?? error }
-        if let failure { throw failure }
     }
 
     func check(_ request: Request) throws {

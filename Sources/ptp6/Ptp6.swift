@@ -82,21 +82,22 @@ struct Ptp6: Plugin {
     func del(_ request: Request) throws {
         let conf = try PtpConfig.load(request)
         let prev = try? request.prevResult()
-        try MasqueradeStep(request: request, enabled: conf.masquerade, except: [])
-            .remove(prev.map { $0.ips.map(\.address.address) })
-        let node = try RouteSocket.inCurrentNamespace()
-        if let pod = PodNamespace.ifPresent(request.env.netns),
-           let link = try pod.socket.link(named: request.env.ifname), link.kind == "veth" {
-            try ignoringNotFound { try pod.socket.deleteLink(index: link.index) }
+        let masquerade = MasqueradeStep(request: request, enabled: conf.masquerade, except: [])
+        try teardown(request, masquerade: masquerade, prevAddresses: prev.map { $0.ips.map(\.address.address) },
+                     hasIPAM: true) {
+            let node = try RouteSocket.inCurrentNamespace()
+            if let pod = PodNamespace.ifPresent(request.env.netns),
+               let link = try pod.socket.link(named: request.env.ifname), link.kind == "veth" {
+                try ignoringNotFound { try pod.socket.deleteLink(index: link.index) }
+            }
+            // A host end that outlived its peer's namespace (held open elsewhere): found by the name
+            // in prevResult, and only if it is still a ptp6 host end (a veth, no master, fe80::1).
+            for iface in prev?.interfaces ?? [] where (iface.sandbox ?? "").isEmpty && iface.name.hasPrefix("veth") {
+                guard let l = try node.link(named: iface.name), l.kind == "veth", l.masterIndex == nil else { continue }
+                let gatewayHere = try node.addresses(index: l.index, family: .v6).contains { $0.prefix == PtpRouting.gatewayAddress }
+                if gatewayHere { try ignoringNotFound { try node.deleteLink(index: l.index) } }
+            }
         }
-        // A host end that outlived its peer's namespace (held open elsewhere): found by the name
-        // in prevResult, and only if it is still a ptp6 host end (a veth, no master, fe80::1).
-        for iface in prev?.interfaces ?? [] where (iface.sandbox ?? "").isEmpty && iface.name.hasPrefix("veth") {
-            guard let l = try node.link(named: iface.name), l.kind == "veth", l.masterIndex == nil else { continue }
-            let gatewayHere = try node.addresses(index: l.index, family: .v6).contains { $0.prefix == PtpRouting.gatewayAddress }
-            if gatewayHere { try ignoringNotFound { try node.deleteLink(index: l.index) } }
-        }
-        try Delegate(request: request).del()
     }
 
     func check(_ request: Request) throws {
