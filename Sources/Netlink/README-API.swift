@@ -53,10 +53,12 @@
 /// * `Route(destination:gateway:outputIndex:metric:table: 254, scope: .universe, type: .unicast,
 ///   routeProtocol: .boot, source:, mtu:, advmss:, onLink:)` — mtu/advmss go in RTA_METRICS,
 ///   onLink is RTNH_F_ONLINK, `metric` is RTA_PRIORITY, `source` is RTA_PREFSRC.
-/// * `addRoute(_:)` (EEXIST if there), `replaceRoute(_:)`, `deleteRoute(_:)` (matches destination +
+/// * `addRoute(_:exclusive: true)` (EEXIST if there; `exclusive: false` adds beside another next
+///   hop, ECMP for IPv6), `replaceRoute(_:)`, `deleteRoute(_:)` (matches destination +
 ///   table, and gateway/outputIndex/metric when set; ESRCH if absent)
 /// * `routes(family: .v6, table: 254 (nil = all), outputIndex: nil) -> [Route]` — cached clones are
-///   left out; a table or link that doesn't exist gives []. ECMP (RTA_MULTIPATH) next hops are not decoded.
+///   left out; a table or link that doesn't exist gives []. An ECMP (RTA_MULTIPATH) route comes as
+///   one Route per next hop.
 ///
 /// Proxy neighbours:
 /// * `addProxyNeighbor(_ address: IPAddress, index:)` (idempotent), `deleteProxyNeighbor(_:index:)`

@@ -50,7 +50,7 @@ public struct Route: Equatable, Sendable {
     }
 
     /// Decodes an RTM_NEWROUTE message. Routes whose next hops come only as RTA_MULTIPATH (ECMP)
-    /// carry no gateway/outputIndex here.
+    /// carry no gateway/outputIndex here: `expanding(_:)` gives one route per next hop.
     init?(_ m: NetlinkMessage) {
         guard m.type == UInt16(RTM_NEWROUTE), let h = m.header(as: rtmsg.self) else { return nil }
         let a = m.attributes(after: MemoryLayout<rtmsg>.size)
@@ -80,6 +80,30 @@ public struct Route: Equatable, Sendable {
 
     /// A cached/exception entry (RTM_F_CLONED), not a configured route; `routes()` leaves these out.
     var isCloned = false
+
+    /// The routes of an RTM_NEWROUTE message: the route itself, or for an RTA_MULTIPATH (ECMP) route
+    /// one route per next hop (`struct rtnexthop` + its attributes), each with that hop's gateway,
+    /// output link and onlink flag — as `ip route` lists them under "nexthop".
+    static func expanding(_ m: NetlinkMessage) -> [Route] {
+        guard let route = Route(m) else { return [] }
+        let a = m.attributes(after: MemoryLayout<rtmsg>.size)
+        guard let multipath = a[Int(RTA_MULTIPATH.rawValue)] else { return [route] }
+        let bytes = Array(multipath)
+        var hops: [Route] = []
+        var i = 0
+        while i + 8 <= bytes.count {  // rtnh_len u16, rtnh_flags u8, rtnh_hops u8, rtnh_ifindex s32
+            guard let len = bytes.u16(at: i).map(Int.init), len >= 8, i + len <= bytes.count,
+                  let index = bytes.s32(at: i + 4) else { break }
+            let attributes = AttributeList(bytes[(i + 8)..<(i + len)])
+            var hop = route
+            hop.gateway = attributes.address(Int(RTA_GATEWAY.rawValue))
+            hop.outputIndex = index
+            hop.onLink = UInt32(bytes[i + 2]) & UInt32(RTNH_F_ONLINK) != 0
+            hops.append(hop)
+            i += align4(len)
+        }
+        return hops.isEmpty ? [route] : hops
+    }
 
     public static func == (a: Route, b: Route) -> Bool {
         a.destination == b.destination && a.gateway == b.gateway && a.outputIndex == b.outputIndex
@@ -223,8 +247,14 @@ extension Route: CustomStringConvertible {
 
 extension RouteSocket {
     /// Adds a route; EEXIST if the same destination/metric is already in the table.
-    public func addRoute(_ route: Route) throws(KernelError) {
-        try execute(RouteRequest.new(route, flags: NLM_F_CREATE | NLM_F_EXCL)) { "adding route \(describe(route))" }
+    /// With `exclusive: false` (NLM_F_CREATE alone, as the reference plugins' `RouteAddEcmp`) a route
+    /// to a destination that already has one through another next hop is added beside it — for
+    /// IPv6 gateway routes the kernel merges them into one multipath (ECMP) route — and only an
+    /// identical route is EEXIST.
+    public func addRoute(_ route: Route, exclusive: Bool = true) throws(KernelError) {
+        try execute(RouteRequest.new(route, flags: exclusive ? NLM_F_CREATE | NLM_F_EXCL : NLM_F_CREATE)) {
+            "adding route \(describe(route))"
+        }
     }
 
     /// Adds the route or replaces the one with the same destination/metric.
@@ -250,7 +280,7 @@ extension RouteSocket {
         } catch where (error.errno == ENOENT && table != nil) || (error.errno == ENODEV && outputIndex != nil) {
             return []
         }
-        return messages.compactMap(Route.init).filter {
+        return messages.flatMap(Route.expanding).filter {
             !$0.isCloned && (family == nil || $0.destination.family == family)
                 && (table == nil || $0.table == table) && (outputIndex == nil || $0.outputIndex == outputIndex)
         }

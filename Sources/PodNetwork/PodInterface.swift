@@ -30,7 +30,9 @@ public struct PodInterface {
             try socket.addAddress(ip.address, index: link.index, flags: flags)
         }
         if bringUp { try socket.setUp(index: link.index) }
-        for r in routes { try socket.addRoute(r) }
+        // Not exclusive, as the reference ConfigureIface (RouteAddEcmp): a pod on two networks that
+        // both give it ::/0 (podman --network a,b) gets one multipath default route, not EEXIST.
+        for r in routes { try socket.addRoute(r, exclusive: false) }
     }
 }
 
