@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(libnl-3-dev libnl-route-3-dev pkg-config)
 case "${1:-build}" in
-    test) pkgs+=(iproute2 iptables containernetworking-plugins iputils-ping jq) ;;
+    test) pkgs+=(iproute2 iptables containernetworking-plugins iputils-ping jq time gcc libc6-dev) ;;
     demo) pkgs+=(iproute2 iptables iputils-ping jq) ;;
 esac
 missing=()
