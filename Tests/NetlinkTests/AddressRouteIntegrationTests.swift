@@ -149,6 +149,30 @@ struct AddressRouteIntegrationTests {
         #expect(e2?.errno == ESRCH && e2?.isNotFound == true)
     }
 
+    /// A pod on two networks gets a default route from each (podman --network a,b): added without
+    /// NLM_F_EXCL the kernel merges them into one multipath route, and `routes()` lists one Route
+    /// per next hop — so CHECK finds each. Exclusive add of the second is EEXIST, as before.
+    @Test func nonExclusiveDefaultRoutesMergeIntoMultipath() throws {
+        let ns = try TestNamespace()
+        defer { ns.destroy() }
+        let (sock, a, b) = try setUpPair(ns)
+        let viaA = Route(destination: IPPrefix("::/0")!, gateway: IPAddress("fe80::1"), outputIndex: a.index)
+        let viaB = Route(destination: IPPrefix("::/0")!, gateway: IPAddress("fe80::1"), outputIndex: b.index)
+        try sock.addRoute(viaA, exclusive: false)
+        #expect(throws: KernelError.self) { try sock.addRoute(viaB) }
+        try sock.addRoute(viaB, exclusive: false)
+        #expect(throws: KernelError.self) { try sock.addRoute(viaB, exclusive: false) }  // identical: EEXIST
+
+        let ours = try sock.routes(family: .v6).filter { $0.destination.length == 0 }
+        #expect(Set(ours.compactMap(\.outputIndex)) == [a.index, b.index])
+        #expect(ours.allSatisfy { $0.gateway == IPAddress("fe80::1") })
+        // The kernel's own view: one default route with two next hops.
+        let kernel = try ns.ipJSON("-6", "route", "show", "default")
+        #expect(kernel.count == 1)
+        let hops = (kernel.first?["nexthops"] as? [[String: Any]]) ?? []
+        #expect(Set(hops.compactMap { $0["dev"] as? String }) == ["va", "vb"])
+    }
+
     @Test func otherTablesAndMissingTables() throws {
         let ns = try TestNamespace()
         defer { ns.destroy() }
