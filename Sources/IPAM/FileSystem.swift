@@ -80,6 +80,24 @@ public enum FileSystem {
         return true
     }
 
+    /// Overwrites `path` in place (created if missing) with one write: for small files whose readers
+    /// treat a torn or empty content as "unknown" (`last_reserved_ip.N`, the index's `seen`), where a
+    /// fresh inode per write would cost more than the file is worth.
+    static func writeInPlace(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(Failure) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        if fd < 0 { throw Failure(operation: "writing", path: path, errno: errno) }
+        defer { close(fd) }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let n = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "writing", path: path, errno: errno)
+            }
+            rest = rest.dropFirst(n)
+        }
+    }
+
     /// Removes a file; a missing one is fine.
     static func remove(_ path: String) throws(Failure) {
         if unlink(path) != 0, errno != ENOENT { throw Failure(operation: "removing", path: path, errno: errno) }

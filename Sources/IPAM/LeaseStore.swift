@@ -109,8 +109,8 @@ public final class LeaseStore {
             try writeIndex(owner, entries.filter { $0 != a })
             return false
         }
-        try FileSystem.writeAtomically(Array(a.description.utf8), to: "\(directory)/last_reserved_ip.\(rangeSet)",
-                                       temporaryDirectory: indexDirectory)
+        // In place, as the reference writes it: a torn write only makes the next search start elsewhere.
+        try FileSystem.writeInPlace(Array(a.description.utf8), to: "\(directory)/last_reserved_ip.\(rangeSet)")
         try rememberLastReserved(rangeSet)
         return true
     }
@@ -160,8 +160,8 @@ public final class LeaseStore {
     private func rememberLastReserved(_ set: Int) throws(FileSystem.Failure) {
         var stamps = try seenStamps().filter { !$0.hasPrefix("\(set) ") }
         stamps.append(try lastReservedStamp(set))
-        try FileSystem.writeAtomically(Array(stamps.sorted().joined(separator: "\n").utf8), to: seenPath,
-                                       temporaryDirectory: indexDirectory)
+        // In place: a torn `seen` matches no stamp, which only costs one index rebuild.
+        try FileSystem.writeInPlace(Array(stamps.sorted().joined(separator: "\n").utf8), to: seenPath)
     }
 
     /// Rebuilds the index when another program allocated since we last looked (or on first use).
