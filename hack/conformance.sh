@@ -33,17 +33,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # --- dependencies (Debian packages), installed only when missing --------------------------------
-need=(golang-go golang-github-appc-cni-dev containernetworking-plugins iproute2 iptables jq iputils-ping busybox-static)
-missing=()
-for p in "${need[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-        || { echo "FAIL could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
-fi
+"$root/hack/deps.sh" conformance \
+    || { echo "FAIL could not install the Debian packages conformance needs"; echo "0 passed, 1 failed"; exit 1; }
 
 # --- state, cleanup -----------------------------------------------------------------------------
 tag="v6conf-$$"

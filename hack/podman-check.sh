@@ -275,17 +275,7 @@ started=$(date +%s)
 skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 0; }
 [ "$(id -u)" = 0 ] || skip "podman-check needs root"
 
-need=(podman runc conmon busybox-static containernetworking-plugins iproute2 iptables jq util-linux)
-missing=()
-for p in "${need[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
-        || skip "could not install ${missing[*]}"
-fi
+"$root/hack/deps.sh" podman || fail "could not install the Debian packages podman-check needs"
 for p in bridge6 ptp6 host-local6; do
     [ -x "$plugin_dir/$p" ] || fail "$p is missing from $plugin_dir"
 done

@@ -1,3 +1,5 @@
+import CNI
+
 /// What an ADD has made so far, to be taken apart in reverse order if a later step fails — so a
 /// failed ADD leaves no interface, address, rule or lease behind.
 public final class Undo {
@@ -17,6 +19,12 @@ public final class Undo {
             do { try step.action() } catch { failures.append("\(step.what): \(error)") }
         }
         return failures
+    }
+
+    /// ADD failed: takes everything apart and logs what could not be undone.
+    public func abandon(plugin: String) {
+        let leftovers = run()
+        if !leftovers.isEmpty { logWarning("\(plugin): cleanup after a failed ADD left: \(leftovers.joined(separator: "; "))") }
     }
 
     /// ADD succeeded: keep everything.

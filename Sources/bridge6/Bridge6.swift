@@ -40,7 +40,7 @@ struct Bridge6: Plugin {
             let gateways = Gateways(result: &result, conf: conf)
             let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
                                            podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
-                                           podMAC: try conf.podMACAddress(request))
+                                           podMAC: try PodMAC.requested(request))
             undo.push("deleting veth \(pair.host.name)") { try node.deleteLink(index: pair.host.index) }
             try BridgeSetup(node: node, conf: conf).attach(pair.host, to: bridge)
 
@@ -75,8 +75,7 @@ struct Bridge6: Plugin {
             undo.commit()
             return result
         } catch {
-            let leftovers = undo.run()
-            if !leftovers.isEmpty { logWarning("bridge6: cleanup after a failed ADD left: \(leftovers.joined(separator: "; "))") }
+            undo.abandon(plugin: "bridge6")
             throw error
         }
     }

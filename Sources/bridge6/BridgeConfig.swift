@@ -1,6 +1,7 @@
 import CNI
 import IPAddressing
 import Netlink
+import PodNetwork
 
 /// bridge6's options, validated before anything touches the kernel.
 struct BridgeConfig: Decodable {
@@ -18,14 +19,7 @@ struct BridgeConfig: Decodable {
     var disableContainerInterface: Bool?
     var portIsolation: Bool?
     var dns: CNIResult.DNS?
-    var runtimeConfig: RuntimeConfig?
-    var args: Args?
 
-    struct RuntimeConfig: Decodable { var mac: String? }
-    struct Args: Decodable {
-        var cni: CNISection?
-        struct CNISection: Decodable { var mac: String? }
-    }
 
     static let defaultBridge = "cni6"
 
@@ -67,26 +61,13 @@ struct BridgeConfig: Decodable {
         if c.disableContainerInterface == true, hasIPAM {
             throw CNIError.invalidConfig("option \"disableContainerInterface\" cannot be used with \"ipam\": an interface that stays down cannot use addresses")
         }
-        _ = try c.podMACAddress(request)
+        _ = try PodMAC.requested(request)
         return c
-    }
-
-    /// The pod's MAC: `runtimeConfig.mac`, else `args.cni.mac`, else `CNI_ARGS MAC=`.
-    func podMAC(_ request: Request) throws(CNIError) -> String? {
-        runtimeConfig?.mac ?? args?.cni?.mac ?? request.env.args["MAC"]
     }
 
     /// An `ipam` object with content (an empty `{}` means L2 only, as in the reference).
     func hasIPAM(_ request: Request) throws(CNIError) -> Bool {
         guard let ipam = request.config["ipam"], !ipam.isNull else { return false }
         return !ipam.objectKeys.isEmpty
-    }
-
-    func podMACAddress(_ request: Request) throws(CNIError) -> MACAddress? {
-        guard let text = try podMAC(request) else { return nil }
-        guard let mac = MACAddress(text) else {
-            throw CNIError.invalidConfig("MAC address \"\(text)\" is not valid: expected six hex pairs such as c2:11:22:33:44:55")
-        }
-        return mac
     }
 }

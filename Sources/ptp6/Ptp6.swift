@@ -29,7 +29,7 @@ struct Ptp6: Plugin {
 
             let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
                                            podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
-                                           podMAC: try conf.podMACAddress(request))
+                                           podMAC: try PodMAC.requested(request))
             undo.push("deleting veth \(pair.host.name)") { try node.deleteLink(index: pair.host.index) }
 
             // Node end: no DAD for its own link-local (it is the source of the node's neighbour
@@ -73,8 +73,7 @@ struct Ptp6: Plugin {
             undo.commit()
             return result
         } catch {
-            let leftovers = undo.run()
-            if !leftovers.isEmpty { logWarning("ptp6: cleanup after a failed ADD left: \(leftovers.joined(separator: "; "))") }
+            undo.abandon(plugin: "ptp6")
             throw error
         }
     }

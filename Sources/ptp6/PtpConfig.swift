@@ -1,6 +1,7 @@
 import CNI
 import IPAddressing
 import Netlink
+import PodNetwork
 
 /// ptp6's options, validated before anything touches the kernel or the IPAM store.
 struct PtpConfig: Decodable {
@@ -10,14 +11,7 @@ struct PtpConfig: Decodable {
     var masqueradeExcept: [IPPrefix]?
     var mtu: Int?
     var dns: CNIResult.DNS?
-    var runtimeConfig: RuntimeConfig?
-    var args: Args?
 
-    struct RuntimeConfig: Decodable { var mac: String? }
-    struct Args: Decodable {
-        var cni: CNISection?
-        struct CNISection: Decodable { var mac: String? }
-    }
 
     static let known: Set<String> = ["ipMasq", "ipMasqBackend", "masqueradeExcept", "mtu"]
 
@@ -39,16 +33,8 @@ struct PtpConfig: Decodable {
         if let backend = c.ipMasqBackend, backend != "iptables", backend != "nftables" {
             throw CNIError.invalidConfig("field \"ipMasqBackend\": \"\(backend)\" is not one of \"iptables\", \"nftables\"")
         }
-        _ = try c.podMACAddress(request)
+        _ = try PodMAC.requested(request)
         return c
     }
 
-    /// The pod's MAC: `runtimeConfig.mac`, else `args.cni.mac`, else `CNI_ARGS MAC=`.
-    func podMACAddress(_ request: Request) throws(CNIError) -> MACAddress? {
-        guard let text = runtimeConfig?.mac ?? args?.cni?.mac ?? request.env.args["MAC"] else { return nil }
-        guard let mac = MACAddress(text) else {
-            throw CNIError.invalidConfig("MAC address \"\(text)\" is not valid: expected six hex pairs such as c2:11:22:33:44:55")
-        }
-        return mac
-    }
 }
