@@ -358,12 +358,32 @@ phase_scale() {
 
 # Kernel floor: the same attach (veth with its peer born in the pod, port of the bridge, up; NODAD
 # address, up, default route in the pod) as two `ip -batch` files, one per namespace; one
-# ip6tables-restore with the masquerade chain of one pod; the veth delete alone.
+# ip6tables-restore with the masquerade chain of one pod; the veth delete alone. With M > 0, M pods
+# are attached the same way first (in bulk, not timed): how much the kernel and ip6tables themselves
+# slow down with a full node, the floor for "ADD with M pods attached".
 phase_floor() {
-    local node=$tag-floor i
+    local m=${1:-0} node=$tag-floor$1 i j
     new_node "$node"
     printf 'link add cni6b type bridge\naddr add fd42:b:f::1/64 dev cni6b nodad\nlink set cni6b up\n' > "$work/floor0"
     ip -n "$node" -batch "$work/floor0"
+    local attached=()
+    if ((m > 0)); then
+        new_pods "$m"; attached=("${pods[@]}")
+        : > "$work/floorpre1"; printf '*nat\n' > "$work/floorpre3"
+        for ((j = 1; j <= m; j++)); do
+            printf 'link add vethp%d type veth peer name eth0 netns %s\nlink set vethp%d master cni6b up\n' "$j" "${attached[$((j - 1))]}" "$j" >> "$work/floorpre1"
+            local pchain; pchain=CNI-$(printf 'floorpre%016d' "$j")
+            printf ':%s - [0:0]\n-A %s -d fc00::/7 -j ACCEPT\n-A %s -d ff00::/8 -j ACCEPT\n-A %s -j MASQUERADE\n-A POSTROUTING -s fd42:b:f::1:%x/128 -j %s\n' \
+                "$pchain" "$pchain" "$pchain" "$pchain" "$j" "$pchain" >> "$work/floorpre3"
+        done
+        printf 'COMMIT\n' >> "$work/floorpre3"
+        ip -n "$node" -batch "$work/floorpre1"
+        for ((j = 1; j <= m; j++)); do
+            printf 'addr add fd42:b:f::1:%x/64 dev eth0 nodad\nlink set eth0 up\nroute add default via fd42:b:f::1 dev eth0\n' "$j" \
+                | ip -n "${attached[$((j - 1))]}" -batch -
+        done
+        ip netns exec "$node" ip6tables-restore --noflush -w < "$work/floorpre3"
+    fi
     new_pods "$floor_samples"
     for ((i = 1; i <= floor_samples; i++)); do
         local pod=${pods[$((i - 1))]}
@@ -376,15 +396,15 @@ phase_floor() {
         read -r a _ < <("$nsrun" -n "/run/netns/$node" -- ip -batch "$work/floor1.$i")
         read -r b _ _ ping < <("$nsrun" -n "/run/netns/$pod" -p "/run/netns/$pod" -g fd42:b:f::1 -- ip -batch "$work/floor2.$i")
         read -r c _ < <("$nsrun" -n "/run/netns/$node" -i "$work/floor3.$i" -- ip6tables-restore --noflush -w)
-        echo $((a + b)) >> "$work/res/floor.attach"
-        echo $((a + b + c)) >> "$work/res/floor.attachmasq"
-        echo "$ping" >> "$work/res/floor.attach.ping"
+        echo $((a + b)) >> "$work/res/floor.attach@$m"
+        echo $((a + b + c)) >> "$work/res/floor.attachmasq@$m"
+        echo "$ping" >> "$work/res/floor.attach.ping@$m"
     done
     for ((i = 1; i <= floor_samples; i++)); do
         read -r d _ < <("$nsrun" -n "/run/netns/$node" -- ip link del "vethf$i")
-        echo "$d" >> "$work/res/floor.del"
+        echo "$d" >> "$work/res/floor.del@$m"
     done
-    ns_batch del "${pods[@]}" "$node"
+    ns_batch del "${pods[@]}" "${attached[@]}" "$node"
 }
 
 # ---------------------------------------------------------------- run
@@ -406,7 +426,10 @@ for s in $rows; do
     fi
 done
 log "kernel floor"
-phase_floor
+phase_floor 0
+floor_scale=${scale_sizes[-1]}
+log "kernel floor with $floor_scale pods attached"
+phase_floor "$floor_scale"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- table
@@ -472,10 +495,15 @@ fs=""; for s in A B; do [[ -s $work/res/$s.add.ours ]] && { fs=$s; break; }; don
 fl() { local f=$work/res/$1; if [[ -n $fs ]]; then
     row "kernel floor" "$2" "$(fmt_ms "$f")" "" "v6cni ÷ floor: $(ratio "$(median "$work/res/$fs.$3.ours")" "$(median "$f")"), ref ÷ floor: $(ratio "$(median "$work/res/$fs.$3.ref")" "$(median "$f")") ($fs)" "" ""
     else row "kernel floor" "$2" "$(fmt_ms "$f")" "" "" "" ""; fi; }
-fl floor.attach "attach: 2 × ip -batch (veth, port, up; NODAD addr, up, route)" add
-fl floor.attachmasq "attach + 1 × ip6tables-restore (masquerade chain + jump)" add
-fl floor.del "veth delete alone (ip link del)" del
-row "kernel floor" "usable at return (ping6 gateway)" "$(pct "$work/res/floor.attach.ping")" "" "" "" ""
+fl floor.attach@0 "attach: 2 × ip -batch (veth, port, up; NODAD addr, up, route)" add
+fl floor.attachmasq@0 "attach + 1 × ip6tables-restore (masquerade chain + jump)" add
+fl floor.del@0 "veth delete alone (ip link del)" del
+row "kernel floor" "usable at return (ping6 gateway)" "$(pct "$work/res/floor.attach.ping@0")" "" "" "" ""
+# The same with a full node: what the kernel and ip6tables themselves add as pods accumulate.
+m=$floor_scale
+row "kernel floor" "attach + masquerade with $m pods attached" "$(fmt_ms "$work/res/floor.attachmasq@$m")" "" "" "" ""
+row "kernel floor" "veth delete with $m pods attached" "$(fmt_ms "$work/res/floor.del@$m")" "" "" "" ""
+row "kernel floor" "attach + masquerade growth: with $m ÷ with 0 attached" "$(ratio "$(median "$work/res/floor.attachmasq@$m")" "$(median "$work/res/floor.attachmasq@0")")" "" "" "" ""
 for p in host-local bridge ptp; do
     o=${BIN[ours]}/${p}6; r=${BIN[ref]}/$p
     [[ -x $o && -x $r ]] || continue
