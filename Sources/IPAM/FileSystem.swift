@@ -80,21 +80,26 @@ public enum FileSystem {
         return true
     }
 
-    /// Overwrites `path` in place (created if missing) with one write: for small files whose readers
-    /// treat a torn or empty content as "unknown" (`last_reserved_ip.N`, the index's `seen`), where a
-    /// fresh inode per write would cost more than the file is worth.
-    static func writeInPlace(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(Failure) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    /// Overwrites a small file in place (created if missing) without ever leaving it torn: content
+    /// at least as long as the old one goes in with one `pwrite` at offset 0, which a SIGKILL cannot
+    /// split; shorter content (rare: a round robin wrapping, a shorter address) is written to a
+    /// temporary file in `temporaryDirectory` and renamed over. For `last_reserved_ip.N` and the
+    /// index's `seen`, where a fresh inode per write would cost more than the file is worth.
+    static func writeInPlace(_ bytes: [UInt8], to path: String, temporaryDirectory: String, mode: mode_t = 0o600) throws(Failure) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
         if fd < 0 { throw Failure(operation: "writing", path: path, errno: errno) }
         defer { close(fd) }
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let n = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(operation: "writing", path: path, errno: errno)
-            }
-            rest = rest.dropFirst(n)
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw Failure(operation: "reading the size of", path: path, errno: errno) }
+        guard bytes.count >= Int(st.st_size) else {
+            try writeAtomically(bytes, to: path, temporaryDirectory: temporaryDirectory, mode: mode)
+            return
+        }
+        while true {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            if n == bytes.count { return }
+            if n < 0, errno == EINTR { continue }
+            throw Failure(operation: "writing", path: path, errno: n < 0 ? errno : EIO)
         }
     }
 

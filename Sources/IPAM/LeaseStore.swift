@@ -109,8 +109,9 @@ public final class LeaseStore {
             try writeIndex(owner, entries.filter { $0 != a })
             return false
         }
-        // In place, as the reference writes it: a torn write only makes the next search start elsewhere.
-        try FileSystem.writeInPlace(Array(a.description.utf8), to: "\(directory)/last_reserved_ip.\(rangeSet)")
+        // In place, as the reference writes it (one inode less per ADD than a rename).
+        try FileSystem.writeInPlace(Array(a.description.utf8), to: "\(directory)/last_reserved_ip.\(rangeSet)",
+                                    temporaryDirectory: indexDirectory)
         try rememberLastReserved(rangeSet)
         return true
     }
@@ -160,8 +161,8 @@ public final class LeaseStore {
     private func rememberLastReserved(_ set: Int) throws(FileSystem.Failure) {
         var stamps = try seenStamps().filter { !$0.hasPrefix("\(set) ") }
         stamps.append(try lastReservedStamp(set))
-        // In place: a torn `seen` matches no stamp, which only costs one index rebuild.
-        try FileSystem.writeInPlace(Array(stamps.sorted().joined(separator: "\n").utf8), to: seenPath)
+        try FileSystem.writeInPlace(Array(stamps.sorted().joined(separator: "\n").utf8), to: seenPath,
+                                    temporaryDirectory: indexDirectory)
     }
 
     /// Rebuilds the index when another program allocated since we last looked (or on first use).

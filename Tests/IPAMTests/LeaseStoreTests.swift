@@ -225,6 +225,27 @@ import IPAddressing
         #expect(listing(indexDir).isEmpty)
     }
 
+    /// In-place writes must never be torn by a SIGKILL: same or longer content is one pwrite on the
+    /// same inode; shorter content (which a pwrite plus ftruncate could tear into "fd42::90") is
+    /// renamed over, leaving exactly the new bytes.
+    @Test func inPlaceWritesKeepTheInodeOrReplaceWhole() throws {
+        try FileManager.default.createDirectory(atPath: indexDir, withIntermediateDirectories: true)
+        let target = "\(dir)/last_reserved_ip.0"
+        func inode() -> UInt { var st = stat(); return stat(target, &st) == 0 ? UInt(st.st_ino) : 0 }
+        try FileSystem.writeInPlace(Array("fd42::9".utf8), to: target, temporaryDirectory: indexDir)
+        #expect(fileText(target) == "fd42::9")
+        #expect(mode(target) == 0o600)
+        let first = inode()
+        try FileSystem.writeInPlace(Array("fd42::a".utf8), to: target, temporaryDirectory: indexDir)
+        try FileSystem.writeInPlace(Array("fd42::10".utf8), to: target, temporaryDirectory: indexDir)
+        #expect(fileText(target) == "fd42::10")
+        #expect(inode() == first)
+        try FileSystem.writeInPlace(Array("fd42::2".utf8), to: target, temporaryDirectory: indexDir)
+        #expect(fileText(target) == "fd42::2")
+        #expect(inode() != first)
+        #expect(listing(indexDir).isEmpty)
+    }
+
     /// A rebuild that stops half-way (a SIGKILL, an I/O error) must not leave `seen` vouching for the
     /// half-empty index: the next call has to rebuild, or DEL would miss leases and ADD allow a second one.
     @Test func interruptedRebuildIsRedone() throws {
