@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink", "CLinux", "IPAddressing"]),
         .target(name: "Firewall", dependencies: ["IPAddressing", "Spawn"]),
         // What bridge6 and ptp6 share: veth pairs, pod interface set-up, sysctls, masquerade, CHECK.
-        .target(name: "PodNetwork", dependencies: ["CNI", "IPAddressing", "IPAM", "Netlink", "Firewall"]),
+        .target(name: "PodNetwork", dependencies: ["CNI", "IPAddressing", "IPAM", "Netlink", "Firewall", "Spawn"]),
 
         .executableTarget(name: "host-local6", dependencies: ["CNI", "IPAM"]),
         .executableTarget(name: "bridge6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall", "PodNetwork"]),

@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 /// Any JSON value. Objects keep their key order, so what we print reads in a natural order
 /// (`cniVersion` first) and what we pass through (ipam, prevResult, runtimeConfig) stays intact.
 public enum JSONValue: Sendable, Equatable {
@@ -49,21 +47,16 @@ public enum JSONValue: Sendable, Equatable {
 
     /// Parses bytes as JSON.
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        try JSONParser.parse(bytes)
     }
 
     /// Decodes a typed value from this JSON.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(serialized().utf8))
-    }
-
-    /// Encodes a typed value into a JSONValue.
-    public static func encode<T: Encodable>(_ value: T) throws -> JSONValue {
-        try parse(Array(JSONEncoder().encode(value)))
+        try JSONValueDecoder.decode(T.self, from: self)
     }
 }
 
-extension JSONValue: Codable {
+extension JSONValue: Decodable {
     private struct Key: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
@@ -90,27 +83,6 @@ extension JSONValue: Codable {
         else if let i = try? c.decode(Int64.self) { self = .int(i) }
         else if let d = try? c.decode(Double.self) { self = .double(d) }
         else { self = .string(try c.decode(String.self)) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        switch self {
-        case .null:
-            var c = encoder.singleValueContainer(); try c.encodeNil()
-        case .bool(let b):
-            var c = encoder.singleValueContainer(); try c.encode(b)
-        case .int(let i):
-            var c = encoder.singleValueContainer(); try c.encode(i)
-        case .double(let d):
-            var c = encoder.singleValueContainer(); try c.encode(d)
-        case .string(let s):
-            var c = encoder.singleValueContainer(); try c.encode(s)
-        case .array(let a):
-            var c = encoder.unkeyedContainer()
-            for v in a { try c.encode(v) }
-        case .object(let members):
-            var c = encoder.container(keyedBy: Key.self)
-            for (k, v) in members { try c.encode(v, forKey: Key(stringValue: k)) }
-        }
     }
 }
 

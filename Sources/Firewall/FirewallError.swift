@@ -36,8 +36,9 @@ public enum FirewallError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// ip6tables-restore reports `line N failed`; show that line of the script.
     static func failedLine(stderr: String, script: String) -> String? {
-        guard let r = stderr.firstRange(of: "line ") else { return nil }
-        let digits = stderr[r.upperBound...].prefix { $0.isNumber }
+        let words = stderr.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard let at = words.firstIndex(of: "line"), at + 1 < words.count else { return nil }
+        let digits = words[at + 1].prefix { $0.isNumber }
         guard let n = Int(digits), n >= 1 else { return nil }
         let lines = script.split(separator: "\n", omittingEmptySubsequences: false)
         return n <= lines.count ? String(lines[n - 1]) : nil

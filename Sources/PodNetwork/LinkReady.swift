@@ -1,5 +1,6 @@
 import IPAddressing
 import Netlink
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,8 +30,7 @@ public enum LinkReady {
     /// not ready (empty when all are).
     @discardableResult
     public static func wait(for targets: [Target], timeout: Duration = .seconds(3)) throws -> [String] {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        let deadline = Deadline(after: timeout)
         var pending = targets
         while true {
             var reasons: [String] = []
@@ -39,7 +39,7 @@ public enum LinkReady {
                 reasons.append(reason)
                 return true
             }
-            if pending.isEmpty || clock.now >= deadline { return reasons }
+            if pending.isEmpty || deadline.remainingMilliseconds() == 0 { return reasons }
             var ts = timespec(tv_sec: 0, tv_nsec: 2_000_000)
             nanosleep(&ts, nil)
         }

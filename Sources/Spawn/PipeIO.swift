@@ -77,11 +77,12 @@ struct PipeIO {
     }
 }
 
-/// A point on CLOCK_MONOTONIC.
-struct Deadline {
+/// A point on CLOCK_MONOTONIC (read directly: the stdlib's ContinuousClock would link Swift
+/// Concurrency into every plugin).
+public struct Deadline {
     let nanoseconds: Int128
 
-    init(after d: Duration) {
+    public init(after d: Duration) {
         let (s, atto) = d.components
         nanoseconds = Deadline.now() + Int128(s) * 1_000_000_000 + Int128(atto / 1_000_000_000)
     }
@@ -93,7 +94,7 @@ struct Deadline {
     }
 
     /// Milliseconds left, rounded up, never negative.
-    func remainingMilliseconds() -> Int {
+    public func remainingMilliseconds() -> Int {
         let left = nanoseconds - Deadline.now()
         if left <= 0 { return 0 }
         return Int((left + 999_999) / 1_000_000)
