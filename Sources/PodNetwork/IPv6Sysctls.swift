@@ -42,6 +42,15 @@ public enum IPv6Sysctls {
         try Sysctl.write("net/ipv6/conf/\(ifname)/accept_ra", "0")
     }
 
+    /// Host end of a pod's veth on a bridge, before it goes up: IPv6 off. A bridge port forwards
+    /// frames, it never sources or receives IPv6 itself (the bridge holds the gateway addresses and
+    /// sends the neighbour solicitations), so its link-local address, its routes, its DAD and its
+    /// MLD reports are pure cost: without them the kernel does less work at link-up and unregisters
+    /// the veth markedly faster at DEL (median 57 → 35 ms measured, docs/benchmarks.md).
+    public static func prepareBridgePort(_ ifname: String) throws {
+        try Sysctl.write("net/ipv6/conf/\(ifname)/disable_ipv6", "1")
+    }
+
     /// `forwarding=1` for IPv6 (and IPv4 when asked) in the current namespace, written only if needed.
     public static func enableForwarding(v6: Bool, v4: Bool) throws {
         if v6, try Sysctl.read("net/ipv6/conf/all/forwarding") != "1" {

@@ -38,9 +38,9 @@ struct BridgeSetup {
         if !bridge.isUp { try node.setUp(index: bridge.index) }
     }
 
-    /// Host end of the pod's veth: no DAD on its link-local address, a port of the bridge, up.
+    /// Host end of the pod's veth: no IPv6 of its own, a port of the bridge, up.
     func attach(_ host: Link, to bridge: Link) throws {
-        if IPv6Sysctls.available { try IPv6Sysctls.prepareNodeInterface(host.name) }
+        if IPv6Sysctls.available { try IPv6Sysctls.prepareBridgePort(host.name) }
         try node.setMaster(index: host.index, master: bridge.index)
         if conf.hairpinMode == true || conf.portIsolation == true {
             try node.setBridgePort(index: host.index, hairpin: conf.hairpinMode == true ? true : nil,

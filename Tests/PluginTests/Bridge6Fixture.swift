@@ -173,6 +173,12 @@ extension Bridge6Node {
             let host = ports.first { $0["ifname"] as? String == ifaces[1]["name"] as? String }
             #expect(host?["operstate"] as? String == "UP", "host veth \(ifaces[1]) not an up port of \(bridge): \(ports)",
                     sourceLocation: sourceLocation)
+            // A bridge port has no IPv6 of its own: no link-local address to be tentative, nothing
+            // for the kernel to set up at link-up or tear down at DEL.
+            if let name = host?["ifname"] as? String {
+                let own = try NamespaceLab.addresses6(ns, name)
+                #expect(own.isEmpty, "bridge port \(name) has IPv6 addresses: \(own)", sourceLocation: sourceLocation)
+            }
         }
     }
 }
