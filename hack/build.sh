@@ -5,8 +5,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/out/bin}
 cd "$root"
+# -disable-concrete-type-metadata-mangled-name-accessors: generic type metadata is reached through
+# direct accessors instead of demangling a mangled name at first use; for a process that lives
+# a few milliseconds that first use is most of its life (host-local6 ADD: 2.33M → 1.91M
+# instructions, callgrind). Costs a few kB of code.
 swift build -c release --scratch-path "$root/.build-release" \
-    -Xswiftc -static-executable -Xlinker -s 2>&1 | grep -vE "requires at runtime the shared libraries|Using '(dlopen|getpwuid_r|getpwnam_r|getgrgid_r|getaddrinfo|getprotobyname|getprotobynumber)'" || true
+    -Xswiftc -static-executable -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
+    -Xlinker -s 2>&1 | grep -vE "requires at runtime the shared libraries|Using '(dlopen|getpwuid_r|getpwnam_r|getgrgid_r|getaddrinfo|getprotobyname|getprotobynumber)'" || true
 bindir=$(swift build -c release --scratch-path "$root/.build-release" --show-bin-path)
 mkdir -p "$out"
 for exe in host-local6 bridge6 ptp6; do

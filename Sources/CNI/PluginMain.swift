@@ -79,8 +79,11 @@ public enum PluginMain {
         var env: [String: String] = [:]
         var p = environ
         while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            // Bytes, not Characters: a Character search runs grapheme breaking over every variable.
+            if let eq = strchr(entry, Int32(UInt8(ascii: "="))) {
+                let key = String(decoding: UnsafeRawBufferPointer(start: entry, count: eq - entry), as: UTF8.self)
+                env[key] = String(cString: eq + 1)
+            }
             p += 1
         }
         return env

@@ -126,8 +126,19 @@ public struct HostLocalConfig: Sendable {
     }
 }
 
-extension StringProtocol {
+extension Substring {
+    /// Without leading and trailing ASCII whitespace (all that lease files, `last_reserved_ip` and
+    /// `CNI_ARGS` carry), found on UTF-8 bytes: the Character version costs a grapheme-breaking pass
+    /// and generic metadata at every plugin start.
     var trimmingWhitespace: String {
-        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0d).contains(b) }
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
     }
+}
+
+extension String {
+    var trimmingWhitespace: String { self[...].trimmingWhitespace }
 }
