@@ -114,13 +114,14 @@ public enum FileSystem {
 
     /// Creates a directory and its parents (mode for the last one); existing ones are fine.
     static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(Failure) {
-        var prefix = ""
-        let parts = path.split(separator: "/")
-        for (i, part) in parts.enumerated() {
-            prefix += "/" + part
-            if mkdir(prefix, i == parts.count - 1 ? mode : 0o755) != 0, errno != EEXIST {
-                throw Failure(operation: "creating directory", path: prefix, errno: errno)
-            }
+        // Usually everything exists already: one mkdir says so.
+        if mkdir(path, mode) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw Failure(operation: "creating directory", path: path, errno: errno) }
+        if let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex {
+            try makeDirectories(String(path[..<slash]), mode: 0o755)
+        }
+        if mkdir(path, mode) != 0, errno != EEXIST {
+            throw Failure(operation: "creating directory", path: path, errno: errno)
         }
     }
 

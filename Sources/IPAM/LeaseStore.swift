@@ -63,7 +63,10 @@ public final class LeaseStore {
     func leasePath(_ a: IPAddress) -> String { "\(directory)/\(a)" }
 
     func indexPath(_ owner: Owner) -> String {
-        let hexName = owner.ifname.utf8.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        for b in owner.ifname.utf8 { hex += [digits[Int(b >> 4)], digits[Int(b & 15)]] }
+        let hexName = String(decoding: hex, as: UTF8.self)
         return "\(indexDirectory)/\(owner.containerID).\(hexName)"
     }
 

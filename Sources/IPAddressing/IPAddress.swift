@@ -5,12 +5,12 @@ public enum IPAddress: Hashable, Comparable, Sendable {
 
     public enum Family: Sendable, Equatable { case v4, v6 }
 
-    public init?(_ text: some StringProtocol) {
-        if text.contains(":") {
-            guard let a = IPv6Address(text) else { return nil }
+    init?(parsing text: some StringProtocol) {
+        if text.utf8.contains(UInt8(ascii: ":")) {
+            guard let a = IPv6Address(parsing: text) else { return nil }
             self = .v6(a)
         } else {
-            guard let a = IPv4Address(text) else { return nil }
+            guard let a = IPv4Address(parsing: text) else { return nil }
             self = .v4(a)
         }
     }

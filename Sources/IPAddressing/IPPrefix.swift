@@ -18,9 +18,9 @@ public struct IPPrefix: Hashable, Sendable {
     }
 
     /// `addr/len`; without `/len` only when `defaultFullLength` (then /128 or /32).
-    public init?(_ text: some StringProtocol, defaultFullLength: Bool = false) {
+    init?(parsing text: some StringProtocol, defaultFullLength: Bool) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let a = IPAddress(parts[0]) else { return nil }
+        guard let a = IPAddress(parsing: parts[0]) else { return nil }
         if parts.count == 1 {
             guard defaultFullLength else { return nil }
             self.init(address: a, length: a.bitWidth)

@@ -16,7 +16,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable {
     public static func < (a: Self, b: Self) -> Bool { a.value < b.value }
 
     /// Strict dotted quad: four decimal fields 0–255, no leading zeros (as `inet_pton`).
-    public init?(_ text: some StringProtocol) {
+    init?(parsing text: some StringProtocol) {
         var v: UInt32 = 0
         var fields = 0
         var cur: UInt32 = 0

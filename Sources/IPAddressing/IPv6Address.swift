@@ -31,7 +31,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable {
     /// `inet_pton(AF_INET6)` accepts (up to 4 hex digits a group, `::` for at least one group,
     /// a strict dotted quad only as the last 32 bits); the whole string is parsed, so text
     /// with an embedded NUL is refused where C would stop at the NUL.
-    public init?(_ text: some StringProtocol) {
+    init?(parsing text: some StringProtocol) {
         let s = Array(text.utf8)
         guard s.count >= 2, s.count <= 45 else { return nil }
         var groups: [UInt16] = []
@@ -52,7 +52,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable {
             if field.isEmpty { return nil }
             if field.contains(UInt8(ascii: ".")) {
                 // Embedded IPv4 must be the last field.
-                guard j == s.count, let v4 = IPv4Address(String(decoding: field, as: UTF8.self)) else { return nil }
+                guard j == s.count, let v4 = IPv4Address(parsing: String(decoding: field, as: UTF8.self)) else { return nil }
                 groups.append(UInt16(truncatingIfNeeded: v4.value >> 16))
                 groups.append(UInt16(truncatingIfNeeded: v4.value))
                 i = j

@@ -225,6 +225,16 @@ import IPAddressing
         #expect(listing(indexDir).isEmpty)
     }
 
+    @Test func makeDirectoriesCreatesMissingParentsAndToleratesExisting() throws {
+        let deep = "\(dir)/a/b/c"
+        try FileSystem.makeDirectories(deep, mode: 0o700)
+        #expect(mode(deep) == 0o700)
+        #expect(mode("\(dir)/a") == 0o755 && mode("\(dir)/a/b") == 0o755)
+        try FileSystem.makeDirectories(deep, mode: 0o700)  // exists: fine
+        try scratch.write("net/file", "x")
+        #expect(throws: FileSystem.Failure.self) { try FileSystem.makeDirectories("\(dir)/file/sub") }
+    }
+
     /// In-place writes must never be torn by a SIGKILL: same or longer content is one pwrite on the
     /// same inode; shorter content (which a pwrite plus ftruncate could tear into "fd42::90") is
     /// renamed over, leaving exactly the new bytes.
