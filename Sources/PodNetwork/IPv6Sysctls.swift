@@ -21,16 +21,16 @@ public enum IPv6Sysctls {
     /// addresses kept across down/up, and IPv6 on where a runtime switched it off.
     public static func preparePodInterface(_ ifname: String, enableDAD: Bool) throws {
         for dev in ["lo", ifname] where (try? Sysctl.read("net/ipv6/conf/\(dev)/disable_ipv6")) != "0" {
-            try Sysctl.write("net/ipv6/conf/\(dev)/disable_ipv6", "0")
+            try setDevice(dev, "disable_ipv6", "0")
         }
-        try Sysctl.write("net/ipv6/conf/\(ifname)/accept_ra", "0")
-        try Sysctl.write("net/ipv6/conf/\(ifname)/autoconf", "0")
-        try Sysctl.write("net/ipv6/conf/\(ifname)/keep_addr_on_down", "1")
+        try setDevice(ifname, "accept_ra", "0")
+        try setDevice(ifname, "autoconf", "0")
+        try setDevice(ifname, "keep_addr_on_down", "1")
         if enableDAD {
-            try Sysctl.write("net/ipv6/conf/\(ifname)/enhanced_dad", "1")
-            try Sysctl.write("net/ipv6/conf/\(ifname)/accept_dad", "1")
+            try setDevice(ifname, "enhanced_dad", "1")
+            try setDevice(ifname, "accept_dad", "1")
         } else {
-            try Sysctl.write("net/ipv6/conf/\(ifname)/accept_dad", "0")
+            try setDevice(ifname, "accept_dad", "0")
         }
     }
 
@@ -38,8 +38,8 @@ public enum IPv6Sysctls {
     /// address must not be tentative (Linux sends neighbour solicitations for forwarded packets from
     /// it), and router advertisements must not touch our routes.
     public static func prepareNodeInterface(_ ifname: String) throws {
-        try Sysctl.write("net/ipv6/conf/\(ifname)/accept_dad", "0")
-        try Sysctl.write("net/ipv6/conf/\(ifname)/accept_ra", "0")
+        try setDevice(ifname, "accept_dad", "0")
+        try setDevice(ifname, "accept_ra", "0")
     }
 
     /// Host end of a pod's veth on a bridge, before it goes up: IPv6 off. A bridge port forwards
@@ -48,7 +48,18 @@ public enum IPv6Sysctls {
     /// MLD reports are pure cost: without them the kernel does less work at link-up and unregisters
     /// the veth markedly faster at DEL (median 57 → 35 ms measured, docs/benchmarks.md).
     public static func prepareBridgePort(_ ifname: String) throws {
-        try Sysctl.write("net/ipv6/conf/\(ifname)/disable_ipv6", "1")
+        try setDevice(ifname, "disable_ipv6", "1")
+    }
+
+    /// Writes one per-device IPv6 sysctl. A device without IPv6 — the kernel gives none to a link
+    /// whose MTU is below 1280, which an IPv4-only network may ask for — has nothing to set.
+    static func setDevice(_ dev: String, _ key: String, _ value: String) throws {
+        do throws(KernelError) {
+            try Sysctl.write("net/ipv6/conf/\(dev)/\(key)", value)
+        } catch {
+            if error.errno == ENOENT, !Sysctl.exists("net/ipv6/conf/\(dev)") { return }
+            throw error
+        }
     }
 
     /// `forwarding=1` for IPv6 (and IPv4 when asked) in the current namespace, written only if needed.

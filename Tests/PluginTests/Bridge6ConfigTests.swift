@@ -92,6 +92,33 @@ struct Bridge6ConfigTests {
         #expect(try K.ping(from: pod2, a.address))
     }
 
+    /// The kernel gives no IPv6 to a link with an MTU below 1280, so its /proc/sys/net/ipv6/conf
+    /// entry is missing: an IPv4-only network may still ask for such an MTU.
+    @Test("an IPv4-only network with mtu 1000 works: links without IPv6 have no IPv6 sysctls to set")
+    func ipv4OnlySmallMTU() throws {
+        let lab = NamespaceLab()
+        defer { lab.cleanup() }
+        let node = try Bridge6Node(lab, subnet: "198.51.100.0/24", bridge: "cni4s",
+                                   options: ["isGateway": true, "mtu": 1000])
+        let pod1 = try lab.namespace("b6pod"), pod2 = try lab.namespace("b6pod")
+        let out1 = try node.run("ADD", pod: pod1, containerID: "v4a", config: node.conf())
+        try #require(out1.status == 0, "ADD: \(out1.stdout) \(out1.stderr)")
+        let out2 = try node.run("ADD", pod: pod2, containerID: "v4b", config: node.conf())
+        try #require(out2.status == 0, "ADD: \(out2.stdout) \(out2.stderr)")
+        #expect(try K.link(pod1, "eth0")?["mtu"] as? Int == 1000)
+        #expect(try K.link(node.ns, "cni4s")?["mtu"] as? Int == 1000)
+        let addr2 = try #require((out2.json["ips"] as? [[String: Any]])?.first?["address"] as? String)
+        let ping = try PluginProcess.exec(["/usr/sbin/ip", "netns", "exec", pod1, "ping", "-4", "-n", "-c1", "-W1",
+                                           String(addr2.split(separator: "/")[0])])
+        #expect(ping.status == 0, "pod to pod over IPv4: \(ping.stdout)")
+        for (pod, id, out) in [(pod1, "v4a", out1), (pod2, "v4b", out2)] {
+            let del = try node.run("DEL", pod: pod, containerID: id, config: node.conf(prevResult: out.json))
+            #expect(del.status == 0, "DEL: \(del.stdout)")
+        }
+        #expect(try node.leases().isEmpty)
+        #expect(try node.veths().isEmpty)
+    }
+
     @Test("an interface name already taken in the pod: refused, the existing interface is kept, nothing leaks")
     func podInterfaceExists() throws {
         let lab = NamespaceLab()
