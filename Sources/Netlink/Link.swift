@@ -303,18 +303,6 @@ extension RouteSocket {
         try execute(LinkRequest.bridgePort(index: index, s)) { "setting bridge port options on \(describeLink(index))" }
     }
 
-    /// Makes a bridge its own IGMP/MLD querier (IFLA_BR_MCAST_QUERIER), so its multicast snooping
-    /// works without a router on the segment. Set it once the bridge is up with a usable IPv6
-    /// link-local address: a query it cannot source leaves the kernel treating the querier as
-    /// absent until the next query interval (125 s).
-    public func setMulticastQuerier(index: Int32, _ on: Bool) throws(KernelError) {
-        let info: [NetlinkAttribute] = [.string(IFLA_INFO_KIND, "bridge"),
-                                        .nested(IFLA_INFO_DATA, [.u8(IFLA_BR_MCAST_QUERIER, on ? 1 : 0)])]
-        try execute(LinkRequest.change(index: index, [.nested(IFLA_LINKINFO, info)])) {
-            "setting the multicast querier of \(describeLink(index)) \(on ? "on" : "off")"
-        }
-    }
-
     /// Deletes a link (for a veth, both ends go).
     public func deleteLink(index: Int32) throws(KernelError) {
         try execute(LinkRequest.delete(index: index)) { "deleting \(describeLink(index))" }

@@ -25,7 +25,7 @@
 /// Links:
 /// * `link(named:) -> Link?`, `link(index:) -> Link?` (nil on ENODEV; one RTM_GETLINK, no dump),
 ///   `requireLink(named:) -> Link`, `links() -> [Link]` (a dump; diagnostics only)
-/// * `addBridge(name:mtu:mac:) -> Link`, `setMulticastQuerier(index:_:)`
+/// * `addBridge(name:mtu:mac:) -> Link`
 /// * `addVeth(name:peerName:peerNamespace:mtu:mac:peerMAC:) -> Link` — `name` is created in this
 ///   socket's namespace, the peer directly in `peerNamespace` (IFLA_NET_NS_FD). Returns the local end;
 ///   its `linkIndex` is the peer's ifindex in the peer namespace. Both ends start down; bring each

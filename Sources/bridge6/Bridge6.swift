@@ -36,7 +36,7 @@ struct Bridge6: Plugin {
                 .startInstall(result.ips.map(\.address.address), undo: undo)
             // Only now, with the MTU known to suit the addresses: a bridge made with an MTU below
             // 1280 has no IPv6 at all, and would outlive this failed ADD.
-            let (bridge, createdBridge) = try BridgeSetup(node: node, conf: conf).ensureBridge()
+            let bridge = try BridgeSetup(node: node, conf: conf).ensureBridge()
             let gateways = Gateways(result: &result, conf: conf)
             let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
                                            podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
@@ -62,7 +62,6 @@ struct Bridge6: Plugin {
                     logWarning("bridge6: still not ready after 3 s: \(notReady.joined(separator: "; ")); the first packets may be lost")
                 }
             }
-            if createdBridge, conf.gateway, hasV6 { try BridgeSetup(node: node, conf: conf).enableMulticastQuerier(bridge) }
             try masquerade.wait()
 
             let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod

@@ -18,7 +18,6 @@ struct BridgeConfig: Decodable {
     var enabledad: Bool?
     var disableContainerInterface: Bool?
     var portIsolation: Bool?
-    var multicastQuerier: Bool?
     var dns: CNIResult.DNS?
 
 
@@ -26,7 +25,7 @@ struct BridgeConfig: Decodable {
 
     static let known: Set<String> = ["bridge", "isGateway", "isDefaultGateway", "forceAddress", "ipMasq", "ipMasqBackend",
                                      "masqueradeExcept", "mtu", "hairpinMode", "promiscMode", "enabledad",
-                                     "disableContainerInterface", "portIsolation", "multicastQuerier"]
+                                     "disableContainerInterface", "portIsolation"]
     /// Reference options bridge6 does not implement: refused unless they ask for nothing.
     static let unsupported: Set<String> = ["vlan", "vlanTrunk", "preserveDefaultVlan", "macspoofchk"]
 

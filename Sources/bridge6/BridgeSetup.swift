@@ -9,27 +9,26 @@ struct BridgeSetup {
     let conf: BridgeConfig
 
     /// The bridge, created (with a fixed MAC, so it never changes as ports come and go, and with
-    /// DAD off so its link-local address works at once) if it does not exist yet; `created` says
-    /// whether this call made it.
-    func ensureBridge() throws -> (link: Link, created: Bool) {
+    /// DAD off so its link-local address works at once) if it does not exist yet.
+    func ensureBridge() throws -> Link {
         let name = conf.bridgeName
         if let existing = try node.link(named: name) {
             guard existing.kind == "bridge" else {
                 throw CNIError.invalidConfig("field \"bridge\": \(name) exists and is a \(existing.kind ?? "non-bridge") link, not a bridge")
             }
             try finish(existing)
-            return (existing, false)
+            return existing
         }
         let bridge: Link
         do {
             bridge = try node.addBridge(name: name, mtu: conf.mtu.map { UInt32($0) }, mac: MACAddress.randomLocal())
         } catch {
             guard error.isExists else { throw error }
-            return (try ensureBridge().link, false)  // another ADD created it a moment ago
+            return try ensureBridge()  // another ADD created it a moment ago
         }
         if IPv6Sysctls.available { try IPv6Sysctls.prepareNodeInterface(name) }
         try finish(bridge)
-        return (bridge, true)
+        return bridge
     }
 
     private func finish(_ bridge: Link) throws {
@@ -48,16 +47,6 @@ struct BridgeSetup {
                                    isolated: conf.portIsolation == true ? true : nil)
         }
         try node.setUp(index: host.index)
-    }
-
-    /// A bridge we created becomes its own multicast querier (unless `multicastQuerier: false`), once
-    /// it has a usable link-local address to send queries from. Without a querier a Linux bridge's
-    /// snooping never engages and it floods every multicast frame to every port: each new pod's
-    /// MLD reports reach every other pod, and on a node with 1000 pods that overflows the kernel's
-    /// receive backlog (first packets lost) and makes ADD 3× slower (docs/benchmarks.md).
-    func enableMulticastQuerier(_ bridge: Link) throws {
-        guard conf.multicastQuerier ?? true else { return }
-        try node.setMulticastQuerier(index: bridge.index, true)
     }
 
     /// Puts each gateway on the bridge (NODAD). Several IPv6 gateways live side by side when their

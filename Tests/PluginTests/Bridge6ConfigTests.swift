@@ -92,24 +92,6 @@ struct Bridge6ConfigTests {
         #expect(try K.ping(from: pod2, a.address))
     }
 
-    @Test("a bridge bridge6 creates is its own multicast querier unless multicastQuerier is false")
-    func multicastQuerier() throws {
-        let lab = NamespaceLab()
-        defer { lab.cleanup() }
-        func querier(_ node: Bridge6Node) throws -> Int? {
-            let info = try K.ipJSON(node.ns, "-d link show dev \(node.bridge)").first?["linkinfo"] as? [String: Any]
-            return (info?["info_data"] as? [String: Any])?["mcast_querier"] as? Int
-        }
-        let on = try Bridge6Node(lab, subnet: Self.ula)
-        let off = try Bridge6Node(lab, subnet: Self.ula, options: ["isDefaultGateway": true, "multicastQuerier": false])
-        for node in [on, off] {
-            let a = try node.add(try lab.namespace("b6pod"))
-            try node.expectReady(a)
-        }
-        #expect(try querier(on) == 1)
-        #expect(try querier(off) == 0)
-    }
-
     /// The kernel gives no IPv6 to a link with an MTU below 1280, so its /proc/sys/net/ipv6/conf
     /// entry is missing: an IPv4-only network may still ask for such an MTU.
     @Test("an IPv4-only network with mtu 1000 works: links without IPv6 have no IPv6 sysctls to set")
