@@ -67,8 +67,13 @@ struct JSONParser {
     private mutating func object() throws(Failure) -> JSONValue {
         try enter()
         defer { depth -= 1 }
-        var members: [(String, JSONValue)] = []
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        // A repeated key's earlier member becomes a hole (nil), found through `position`: linear
+        // in the number of members, where a search per member would let a 1 MiB config of short
+        // keys take minutes.
+        var members: [(String, JSONValue)?] = []
+        var position: [String: Int] = [:]
+        func finish() -> JSONValue { .object(position.count == members.count ? members.map { $0! } : members.compactMap { $0 }) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return finish() }
         while true {
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a member name, got \(describeCurrent())") }
             let key = try string()
@@ -77,11 +82,12 @@ struct JSONParser {
             i += 1
             skipSpace()
             let v = try value()
-            if let k = members.firstIndex(where: { $0.0 == key }) { members.remove(at: k) }
+            if let k = position[key] { members[k] = nil }
+            position[key] = members.count
             members.append((key, v))
             skipSpace()
             guard i < bytes.count else { throw fail("unterminated object") }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if bytes[i] == UInt8(ascii: "}") { i += 1; return finish() }
             guard bytes[i] == UInt8(ascii: ",") else { throw fail("expected ',' or '}', got \(describeCurrent())") }
             i += 1
             skipSpace()

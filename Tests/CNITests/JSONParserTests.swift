@@ -26,6 +26,16 @@ import Testing
         #expect(v.objectKeys == ["name", "mtu"])
     }
 
+    /// A 1 MiB config may hold ~50k members; the duplicate check must not be a search per member.
+    @Test func manyMembersParseInLinearTime() throws {
+        let text = "{" + (0..<50_000).map { "\"k\($0)\":\($0)" }.joined(separator: ",") + ",\"k7\":-1}"
+        let clock = ContinuousClock()
+        let start = clock.now
+        let v = try parse(text)
+        #expect(clock.now - start < .seconds(3), "50k members took \(clock.now - start)")
+        #expect(v.objectKeys.count == 50_000 && v["k7"] == .int(-1) && v.objectKeys.last == "k7")
+    }
+
     @Test(arguments: [
         "", " ", "{", "[1,]", #"{"a":1,}"#, "01", "1.", ".5", "1e", "-", "+1", "NaN", "Infinity", "tru", "nul",
         "'x'", #""abc"#, "\"a\u{01}b\"", #""\x""#, #""\ud800""#, #""\udc00x""#, #""\ud800\u0041""#, #""\u12g4""#,
