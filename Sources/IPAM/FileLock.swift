@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CNI
+import Spawn
 
 /// An exclusive `flock` on `<dir>/lock` — the same lock the reference host-local takes, so both
 /// plugins can share a data directory. Waiting is bounded: past the timeout the caller gets
@@ -14,8 +15,7 @@ struct FileLock: ~Copyable {
         if fd < 0 {
             throw CNIError(.ioFailure, "opening lock \(path): \(String(cString: strerror(errno)))")
         }
-        var start = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
+        let deadline = Deadline(after: .microseconds(Int64(max(timeout, 0) * 1_000_000)))
         // Polls (a blocking flock cannot time out): from 50 µs, doubling up to 1 ms. A lock is held
         // for about a millisecond, so a longer sleep only leaves the store idle: with 20 ms, 8
         // concurrent ADDs went through at half the reference's rate, which blocks in flock.
@@ -26,10 +26,7 @@ struct FileLock: ~Copyable {
                 close(fd)
                 throw CNIError(.ioFailure, "locking \(path): \(String(cString: strerror(e)))")
             }
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let waited = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
-            if waited >= timeout {
+            if deadline.remainingMilliseconds() == 0 {
                 close(fd)
                 throw CNIError(.tryAgainLater, "the lease store \(path) is locked by another process: gave up after \(timeout) s")
             }
