@@ -28,7 +28,7 @@ let package = Package(
         .executableTarget(name: "ptp6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall", "PodNetwork"]),
 
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
-        .testTarget(name: "CNITests", dependencies: ["CNI"]),
+        .testTarget(name: "CNITests", dependencies: ["CNI", "IPAddressing"]),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CLinux"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Spawn"]),

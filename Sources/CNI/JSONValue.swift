@@ -49,41 +49,6 @@ public enum JSONValue: Sendable, Equatable {
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         try JSONParser.parse(bytes)
     }
-
-    /// Decodes a typed value from this JSON.
-    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONValueDecoder.decode(T.self, from: self)
-    }
-}
-
-extension JSONValue: Decodable {
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        if let keyed = try? decoder.container(keyedBy: Key.self) {
-            var members: [(String, JSONValue)] = []
-            for k in keyed.allKeys { members.append((k.stringValue, try keyed.decode(JSONValue.self, forKey: k))) }
-            self = .object(members)
-            return
-        }
-        if var unkeyed = try? decoder.unkeyedContainer() {
-            var items: [JSONValue] = []
-            while !unkeyed.isAtEnd { items.append(try unkeyed.decode(JSONValue.self)) }
-            self = .array(items)
-            return
-        }
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else { self = .string(try c.decode(String.self)) }
-    }
 }
 
 extension JSONValue {

@@ -72,17 +72,6 @@ public struct Request: Sendable {
         return found
     }
 
-    /// Decodes the plugin's typed configuration; a wrong type or value is code 7 naming the field.
-    public func decodeConfig<T: Decodable>(_ type: T.Type) throws(CNIError) -> T {
-        do { return try config.decode(T.self) } catch let error as CNIError {
-            throw error
-        } catch let error as DecodingError {
-            throw CNIError.invalidConfig(error.fieldMessage)
-        } catch {
-            throw CNIError.invalidConfig("invalid network configuration: \(error)")
-        }
-    }
-
     /// Refuses keys the plugin does not know (code 2 naming the key), so a typo never passes silently.
     /// Keys every runtime may inject are always allowed.
     public func refuseUnknownKeys(known: Set<String>, in value: JSONValue? = nil, field: String = "") throws(CNIError) {
@@ -100,40 +89,4 @@ public struct Attachment: Hashable, Sendable {
     public var containerID: String
     public var ifname: String
     public init(containerID: String, ifname: String) { self.containerID = containerID; self.ifname = ifname }
-}
-
-extension DecodingError {
-    /// "field "ipam.ranges[0][0].subnet": invalid CIDR "x"".
-    public var fieldMessage: String {
-        func path(_ keys: [any CodingKey]) -> String {
-            var out = ""
-            for k in keys {
-                if let i = k.intValue { out += "[\(i)]" } else { out += out.isEmpty ? k.stringValue : ".\(k.stringValue)" }
-            }
-            return out
-        }
-        switch self {
-        case .typeMismatch(let type, let c):
-            return "field \"\(path(c.codingPath))\": expected \(Self.typeName(type))"
-        case .valueNotFound(let type, let c):
-            return "field \"\(path(c.codingPath))\": expected \(Self.typeName(type)), got null"
-        case .keyNotFound(let key, let c):
-            return "missing field \"\(path(c.codingPath + [key]))\""
-        case .dataCorrupted(let c):
-            return "field \"\(path(c.codingPath))\": \(c.debugDescription)"
-        @unknown default:
-            return "invalid network configuration"
-        }
-    }
-
-    static func typeName(_ t: Any.Type) -> String {
-        switch t {
-        case is String.Type: "a string"
-        case is Bool.Type: "a boolean"
-        case is Int.Type, is Int64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type, is Int32.Type: "an integer"
-        case is Double.Type: "a number"
-        default:
-            if "\(t)".hasPrefix("Array") { "a list" } else if "\(t)".hasPrefix("Dictionary") { "an object" } else { "\(t)" }
-        }
-    }
 }

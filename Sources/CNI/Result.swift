@@ -58,7 +58,7 @@ public struct CNIResult: Sendable, Equatable {
         }
     }
 
-    public struct DNS: Sendable, Equatable, Codable {
+    public struct DNS: Sendable, Equatable {
         public var nameservers: [String]?
         public var domain: String?
         public var search: [String]?
@@ -70,6 +70,13 @@ public struct CNIResult: Sendable, Equatable {
 
         public var isEmpty: Bool {
             (nameservers ?? []).isEmpty && (domain ?? "").isEmpty && (search ?? []).isEmpty && (options ?? []).isEmpty
+        }
+
+        /// A `dns` object of a configuration or a result; nil when absent or null.
+        public init?(field: ConfigField) throws(CNIError) {
+            guard let dns = try field.object() else { return nil }
+            self.init(nameservers: try dns["nameservers"].strings(), domain: try dns["domain"].string(),
+                      search: try dns["search"].strings(), options: try dns["options"].strings())
         }
 
         /// True when any field is set (even to an empty list): a plugin's `dns` then overrides IPAM's.

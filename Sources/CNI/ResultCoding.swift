@@ -45,8 +45,10 @@ extension CNIResult {
         let version: CNIVersion
         if let v = json["cniVersion"]?.stringValue { version = try CNIVersion.of(config: v) } else { version = defaultVersion }
         self.init()
-        if let d = json["dns"], !d.isNull {
-            do { dns = try d.decode(DNS.self) } catch { throw CNIError(.decodingFailure, "result: field \"dns\": \(error)") }
+        do throws(CNIError) {
+            if let d = try DNS(field: ConfigField(json["dns"], path: "dns")) { dns = d }
+        } catch {
+            throw CNIError(.decodingFailure, "result: \(error.msg)")
         }
         if version < .v030 {
             for key in ["ip4", "ip6"] {

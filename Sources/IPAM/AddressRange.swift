@@ -2,7 +2,7 @@ import CNI
 import IPAddressing
 
 /// One range of a range set: a subnet, the part of it handed out, and its gateway.
-public struct AddressRange: Sendable, Equatable, Decodable {
+public struct AddressRange: Sendable, Equatable {
     public var subnet: IPPrefix
     public var rangeStart: IPAddress?
     public var rangeEnd: IPAddress?
@@ -10,6 +10,14 @@ public struct AddressRange: Sendable, Equatable, Decodable {
 
     public init(subnet: IPPrefix, rangeStart: IPAddress? = nil, rangeEnd: IPAddress? = nil, gateway: IPAddress? = nil) {
         self.subnet = subnet; self.rangeStart = rangeStart; self.rangeEnd = rangeEnd; self.gateway = gateway
+    }
+
+    /// One `{"subnet", "rangeStart", "rangeEnd", "gateway"}` object of a configuration.
+    public init?(field: ConfigField) throws(CNIError) {
+        guard let range = try field.object() else { return nil }
+        self.init(subnet: try range["subnet"].required({ (f: ConfigField) throws(CNIError) in try f.prefix() }, expected: "a string"),
+                  rangeStart: try range["rangeStart"].address(), rangeEnd: try range["rangeEnd"].address(),
+                  gateway: try range["gateway"].address())
     }
 
     /// The reference host-local's defaults and checks: no host bits, not /127–/128 (/31–/32 for

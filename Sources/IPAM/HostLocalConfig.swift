@@ -16,57 +16,26 @@ public struct HostLocalConfig: Sendable {
     public static let knownKeys: Set<String> = ["type", "ranges", "subnet", "rangeStart", "rangeEnd", "gateway",
                                                 "routes", "dataDir", "resolvConf", "lockTimeout"]
 
-    struct RouteSpec: Decodable {
-        var dst: IPPrefix
-        var gw: IPAddress?
-        var mtu: Int?
-        var advmss: Int?
-        var priority: Int?
-        var table: Int?
-        var scope: Int?
-    }
-
-    struct IPAMSection: Decodable {
-        var type: String?
-        var ranges: [[AddressRange]]?
-        var subnet: IPPrefix?
-        var rangeStart: IPAddress?
-        var rangeEnd: IPAddress?
-        var gateway: IPAddress?
-        var routes: [RouteSpec]?
-        var dataDir: String?
-        var resolvConf: String?
-        var lockTimeout: Double?
-    }
-
-    struct Envelope: Decodable {
-        var ipam: IPAMSection?
-        var runtimeConfig: RuntimeConfig?
-        var args: Args?
-        struct RuntimeConfig: Decodable {
-            var ips: [String]?
-            var ipRanges: [[AddressRange]]?
-        }
-        struct Args: Decodable {
-            var cni: CNIArgsSection?
-            struct CNIArgsSection: Decodable { var ips: [String]? }
-        }
-    }
-
     public init(request: Request) throws(CNIError) {
         guard let ipamValue = request.config["ipam"], case .object = ipamValue else {
             throw CNIError.invalidConfig("missing field \"ipam\": host-local6 needs an ipam object")
         }
         try request.refuseUnknownKeys(known: Self.knownKeys, in: ipamValue, field: "ipam")
-        let envelope = try request.decodeConfig(Envelope.self)
-        let ipam = envelope.ipam!
+        let ipam = request.field["ipam"]
+        let runtimeConfig = try request.field["runtimeConfig"].object()
+        let readSets = { (f: ConfigField) throws(CNIError) -> [RangeSet]? in
+            try f.list(of: { (set: ConfigField) throws(CNIError) in
+                try set.list(of: { (r: ConfigField) throws(CNIError) in try AddressRange(field: r) }, expected: "an object")
+            }, expected: "a list")
+        }
 
         var sets: [RangeSet] = []
-        if let runtimeRanges = envelope.runtimeConfig?.ipRanges { sets += runtimeRanges }
-        if let subnet = ipam.subnet {
-            sets.append([AddressRange(subnet: subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway)])
+        if let runtimeConfig, let runtimeRanges = try readSets(runtimeConfig["ipRanges"]) { sets += runtimeRanges }
+        if let subnet = try ipam["subnet"].prefix() {
+            sets.append([AddressRange(subnet: subnet, rangeStart: try ipam["rangeStart"].address(),
+                                      rangeEnd: try ipam["rangeEnd"].address(), gateway: try ipam["gateway"].address())])
         }
-        sets += ipam.ranges ?? []
+        sets += try readSets(ipam["ranges"]) ?? []
         guard !sets.isEmpty else {
             throw CNIError.invalidConfig("field \"ipam.ranges\": no IP ranges specified")
         }
@@ -93,15 +62,13 @@ public struct HostLocalConfig: Sendable {
             }
         }
         rangeSets = sets
-        routes = (ipam.routes ?? []).map {
-            CNIResult.Route(dst: $0.dst, gw: $0.gw, mtu: $0.mtu, advmss: $0.advmss, priority: $0.priority, table: $0.table, scope: $0.scope)
-        }
-        dataDir = ipam.dataDir ?? Self.defaultDataDir
+        routes = try ipam["routes"].list(of: { (r: ConfigField) throws(CNIError) in try CNIResult.Route(field: r) }, expected: "an object") ?? []
+        dataDir = try ipam["dataDir"].string() ?? Self.defaultDataDir
         guard dataDir.hasPrefix("/"), !dataDir.utf8.contains(0) else {
             throw CNIError.invalidConfig("field \"ipam.dataDir\": \"\(dataDir)\" must be an absolute path")
         }
-        resolvConf = ipam.resolvConf
-        lockTimeout = ipam.lockTimeout ?? 10
+        resolvConf = try ipam["resolvConf"].string()
+        lockTimeout = try ipam["lockTimeout"].double() ?? 10
         guard lockTimeout > 0, lockTimeout <= 600 else {
             throw CNIError.invalidConfig("field \"ipam.lockTimeout\": \(lockTimeout) seconds is out of range (0, 600]")
         }
@@ -109,8 +76,10 @@ public struct HostLocalConfig: Sendable {
         // Requested addresses: runtimeConfig.ips and args.cni.ips; CNI_ARGS IP= only when neither is
         // given (the spec: `args` wins over the deprecated CNI_ARGS).
         var texts: [(String, String)] = []
-        for s in envelope.runtimeConfig?.ips ?? [] { texts.append((s, "runtimeConfig.ips")) }
-        for s in envelope.args?.cni?.ips ?? [] { texts.append((s, "args.cni.ips")) }
+        for s in try runtimeConfig?["ips"].strings() ?? [] { texts.append((s, "runtimeConfig.ips")) }
+        let args = try request.field["args"].object()
+        let cniArgs = try args?["cni"].object()
+        for s in try cniArgs?["ips"].strings() ?? [] { texts.append((s, "args.cni.ips")) }
         if texts.isEmpty, let ip = request.env.args["IP"] {
             for s in ip.split(separator: ",") { texts.append((String(s), "CNI_ARGS IP")) }
         }
@@ -123,6 +92,16 @@ public struct HostLocalConfig: Sendable {
             if !requested.contains(a) { requested.append(a) }
         }
         requestedIPs = requested
+    }
+}
+
+extension CNIResult.Route {
+    /// One `ipam.routes` item: `dst` required, the rest optional.
+    init?(field: ConfigField) throws(CNIError) {
+        guard let route = try field.object() else { return nil }
+        self.init(dst: try route["dst"].required({ (f: ConfigField) throws(CNIError) in try f.prefix() }, expected: "a string"),
+                  gw: try route["gw"].address(), mtu: try route["mtu"].int(), advmss: try route["advmss"].int(),
+                  priority: try route["priority"].int(), table: try route["table"].int(), scope: try route["scope"].int())
     }
 }
 

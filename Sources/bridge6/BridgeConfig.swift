@@ -4,7 +4,7 @@ import Netlink
 import PodNetwork
 
 /// bridge6's options, validated before anything touches the kernel.
-struct BridgeConfig: Decodable {
+struct BridgeConfig {
     var bridge: String?
     var isGateway: Bool?
     var isDefaultGateway: Bool?
@@ -44,7 +44,15 @@ struct BridgeConfig: Decodable {
         }
         try request.refuseUnknownKeys(known: known.union(unsupported))
         try request.env.args.validate(known: ["MAC", "IP"])
-        let c = try request.decodeConfig(BridgeConfig.self)
+        let f = request.field
+        let c = BridgeConfig(
+            bridge: try f["bridge"].string(), isGateway: try f["isGateway"].bool(),
+            isDefaultGateway: try f["isDefaultGateway"].bool(), forceAddress: try f["forceAddress"].bool(),
+            ipMasq: try f["ipMasq"].bool(), ipMasqBackend: try f["ipMasqBackend"].string(),
+            masqueradeExcept: try f["masqueradeExcept"].prefixes(), mtu: try f["mtu"].int(),
+            hairpinMode: try f["hairpinMode"].bool(), promiscMode: try f["promiscMode"].bool(),
+            enabledad: try f["enabledad"].bool(), disableContainerInterface: try f["disableContainerInterface"].bool(),
+            portIsolation: try f["portIsolation"].bool(), dns: try CNIResult.DNS(field: f["dns"]))
         do { try Environment.validateInterfaceName(c.bridgeName) } catch {
             throw CNIError.invalidConfig("field \"bridge\": \"\(c.bridgeName)\" is not a valid interface name (at most 15 bytes, no '/', ':' or whitespace)")
         }

@@ -4,7 +4,7 @@ import Netlink
 import PodNetwork
 
 /// ptp6's options, validated before anything touches the kernel or the IPAM store.
-struct PtpConfig: Decodable {
+struct PtpConfig {
     var ipMasq: Bool?
     /// Accepted so that reference ptp configurations load; ptp6 always uses ip6tables.
     var ipMasqBackend: String?
@@ -23,7 +23,10 @@ struct PtpConfig: Decodable {
     static func load(_ request: Request) throws(CNIError) -> PtpConfig {
         try request.refuseUnknownKeys(known: known)
         try request.env.args.validate(known: ["MAC", "IP"])
-        let c = try request.decodeConfig(PtpConfig.self)
+        let f = request.field
+        let c = PtpConfig(ipMasq: try f["ipMasq"].bool(), ipMasqBackend: try f["ipMasqBackend"].string(),
+                          masqueradeExcept: try f["masqueradeExcept"].prefixes(), mtu: try f["mtu"].int(),
+                          dns: try CNIResult.DNS(field: f["dns"]))
         guard let ipam = request.config["ipam"], case .object = ipam, !ipam.objectKeys.isEmpty else {
             throw CNIError.invalidConfig("missing field \"ipam\": ptp6 needs an IPAM plugin for the pod's addresses (e.g. {\"type\": \"host-local6\", \"ranges\": [[{\"subnet\": \"fd42:3::/64\"}]]})")
         }

@@ -1,4 +1,5 @@
 import Testing
+import IPAddressing
 @testable import CNI
 
 @Suite struct JSONParserTests {
@@ -85,37 +86,53 @@ import Testing
     }
 }
 
-@Suite struct JSONValueDecoderTests {
-    struct Range: Decodable { var subnet: String; var mtu: UInt16? }
-    struct Config: Decodable {
-        var name: String
-        var isGateway: Bool?
-        var ranges: [[Range]]
-        var extra: [String: Int]?
-        var ipam: JSONValue?
+@Suite struct ConfigFieldTests {
+    func field(_ text: String) throws -> ConfigField { ConfigField(try JSONValue.parse(Array(text.utf8)), path: "") }
+
+    /// The message of the error `read` throws, or "read" when it throws none.
+    func message(_ text: String, _ read: (ConfigField) throws(CNIError) -> Void) throws -> String {
+        let f = try field(text)
+        do throws(CNIError) { try read(f); return "read" } catch { return error.msg }
     }
 
-    func decode(_ text: String) throws -> Config { try JSONValue.parse(Array(text.utf8)).decode(Config.self) }
-
-    func message(_ text: String) -> String {
-        do { _ = try decode(text); return "decoded" } catch let e as DecodingError { return e.fieldMessage } catch { return "\(error)" }
+    func subnets(_ f: ConfigField) throws(CNIError) {
+        _ = try f["ranges"].list(of: { (set: ConfigField) throws(CNIError) in
+            try set.list(of: { (r: ConfigField) throws(CNIError) -> String? in
+                guard let r = try r.object() else { return nil }
+                _ = try r["mtu"].int()
+                return try r["subnet"].required({ (s: ConfigField) throws(CNIError) in try s.string() }, expected: "a string")
+            }, expected: "an object")
+        }, expected: "a list")
     }
 
-    @Test func decodesNestedTypedValuesAndKeepsRawJSON() throws {
-        let c = try decode(#"{"name":"n","ranges":[[{"subnet":"fd42::/64","mtu":1500}]],"extra":{"a":1},"ipam":{"type":"x","k":[1]},"isGateway":null}"#)
-        #expect(c.name == "n" && c.isGateway == nil)
-        #expect(c.ranges[0][0].subnet == "fd42::/64" && c.ranges[0][0].mtu == 1500)
-        #expect(c.extra == ["a": 1])
-        #expect(c.ipam == .object([("type", .string("x")), ("k", .array([.int(1)]))]))
+    @Test func readsTypedValuesAndTreatsNullAsAbsent() throws {
+        let f = try field(#"{"name":"n","on":true,"mtu":1500,"t":2.5,"whole":3.0,"gw":null,"nets":["fd42::/64"],"dns":{"nameservers":["fd42::53"]}}"#)
+        #expect(try f["name"].string() == "n")
+        #expect(try f["on"].bool() == true)
+        #expect(try f["mtu"].int() == 1500 && f["whole"].int() == 3)
+        #expect(try f["t"].double() == 2.5 && f["mtu"].double() == 1500)
+        #expect(try f["gw"].address() == nil && f["absent"].string() == nil)
+        #expect(try f["nets"].prefixes() == [IPPrefix("fd42::/64")!])
+        #expect(try CNIResult.DNS(field: f["dns"]) == CNIResult.DNS(nameservers: ["fd42::53"]))
+        #expect(try CNIResult.DNS(field: f["absent"]) == nil)
+        #expect(f["dns"]["nameservers"].path == "dns.nameservers")
     }
 
-    @Test func errorsNameTheFieldPath() {
-        #expect(message(#"{"name":"n","ranges":[[{"subnet":5}]]}"#) == #"field "ranges[0][0].subnet": expected a string"#)
-        #expect(message(#"{"name":"n","ranges":[[{"subnet":"s","mtu":70000}]]}"#) == #"field "ranges[0][0].mtu": 70000 does not fit in an integer"#)
-        #expect(message(#"{"name":"n","ranges":[[{"subnet":"s","mtu":1.5}]]}"#) == #"field "ranges[0][0].mtu": 1.5 does not fit in an integer"#)
-        #expect(message(#"{"ranges":[]}"#) == #"missing field "name""#)
-        #expect(message(#"{"name":"n","ranges":{}}"#) == #"field "ranges": expected a list"#)
-        #expect(message(#"{"name":"n","ranges":[],"isGateway":"yes"}"#) == #"field "isGateway": expected a boolean"#)
-        #expect(message(#"{"name":null,"ranges":[]}"#) == #"field "name": expected a string, got null"#)
+    @Test func errorsNameTheFieldPath() throws {
+        #expect(try message(#"{"ranges":[[{"subnet":"s"}]]}"#, subnets) == "read")
+        #expect(try message(#"{"ranges":[[{"subnet":5}]]}"#, subnets) == #"field "ranges[0][0].subnet": expected a string"#)
+        #expect(try message(#"{"ranges":[[{"subnet":null}]]}"#, subnets) == #"field "ranges[0][0].subnet": expected a string, got null"#)
+        #expect(try message(#"{"ranges":[[{}]]}"#, subnets) == #"missing field "ranges[0][0].subnet""#)
+        #expect(try message(#"{"ranges":[[null]]}"#, subnets) == #"field "ranges[0][0]": expected an object, got null"#)
+        #expect(try message(#"{"ranges":[{}]}"#, subnets) == #"field "ranges[0]": expected a list"#)
+        #expect(try message(#"{"ranges":{}}"#, subnets) == #"field "ranges": expected a list"#)
+        #expect(try message(#"{"ranges":[[{"subnet":"s","mtu":1e30}]]}"#, subnets) == #"field "ranges[0][0].mtu": 1e+30 does not fit in an integer"#)
+        #expect(try message(#"{"ranges":[[{"subnet":"s","mtu":1.5}]]}"#, subnets) == #"field "ranges[0][0].mtu": 1.5 does not fit in an integer"#)
+        #expect(try message(#"{"on":"yes"}"#) { (f: ConfigField) throws(CNIError) in _ = try f["on"].bool() } == #"field "on": expected a boolean"#)
+        #expect(try message(#"{"t":"10"}"#) { (f: ConfigField) throws(CNIError) in _ = try f["t"].double() } == #"field "t": expected a number"#)
+        #expect(try message(#"{"gw":"nope"}"#) { (f: ConfigField) throws(CNIError) in _ = try f["gw"].address() } == #"field "gw": invalid IP address "nope""#)
+        #expect(try message(#"{"n":["fd42::/129"]}"#) { (f: ConfigField) throws(CNIError) in _ = try f["n"].prefixes() } == #"field "n[0]": invalid CIDR "fd42::/129""#)
+        #expect(try message(#"{"dns":{"search":"x"}}"#) { (f: ConfigField) throws(CNIError) in _ = try CNIResult.DNS(field: f["dns"]) } == #"field "dns.search": expected a list"#)
+        #expect(try message(#"{"dns":{"search":["x"]}}"#) { (f: ConfigField) throws(CNIError) in _ = try CNIResult.DNS(field: f["dns"]) } == "read")
     }
 }
