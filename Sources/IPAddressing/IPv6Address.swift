@@ -148,6 +148,11 @@ extension IPv6Address {
     public var isMulticast: Bool { value >> 120 == 0xff }          // ff00::/8
     public var isLoopback: Bool { value == 1 }
     public var isUnspecified: Bool { value == 0 }
+    /// The solicited-node multicast group (RFC 4291 §2.7.1), ff02::1:ffXX:XXXX with this address's
+    /// low 24 bits: where neighbour discovery asks for this address.
+    public var solicitedNodeMulticast: IPv6Address {
+        IPv6Address((0xff02 << 112) | (0x1_ff00_0000 as UInt128) | (value & 0xff_ffff))
+    }
 
     /// `::ffff:a.b.c.d` (`::ffff:0:0/96`, RFC 4291 §2.5.5.2).
     public var isIPv4Mapped: Bool { value >> 32 == 0xffff }

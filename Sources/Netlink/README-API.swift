@@ -64,6 +64,10 @@
 /// * `addProxyNeighbor(_ address: IPAddress, index:)` (idempotent), `deleteProxyNeighbor(_:index:)`
 ///   (ENOENT if absent), `proxyNeighbors(family: .v6, index: nil) -> [ProxyNeighbor]`
 ///
+/// Bridge multicast database:
+/// * `addMulticastGroup(_ group: IPAddress, bridge:port:)`: a permanent entry for a port, a host
+///   entry when `port == bridge`; EEXIST if present, EINVAL when the bridge's snooping is off
+///
 /// ## Errors
 /// `KernelError`: `errno`, `operation`, `namespacePath`, `kernelMessage` (extended ACK), `reason`
 /// (strerror), `description`, and `isExists` (EEXIST), `isNotFound` (ENODEV, ENOENT, ESRCH,

@@ -43,6 +43,11 @@ struct Bridge6: Plugin {
                                            podMAC: try PodMAC.requested(request))
             undo.push("deleting veth \(pair.host.name)") { try node.deleteLink(index: pair.host.index) }
             try BridgeSetup(node: node, conf: conf).attach(pair.host, to: bridge)
+            if hasV6 {  // before the pod's interface is up and sends MLD reports of its own
+                BridgeSetup(node: node, conf: conf).pinSolicitedNodeGroups(
+                    pod: result.ips.map(\.address.address), port: pair.host,
+                    gateways: conf.gateway ? gateways.bridgeAddresses.map(\.address) : [], on: bridge)
+            }
 
             let routes = result.routes.map { $0.kernelRoute(index: pair.pod.index, defaultGateways: gateways.addresses) }
             try PodInterface(namespace: pod.namespace, socket: pod.socket, link: pair.pod)

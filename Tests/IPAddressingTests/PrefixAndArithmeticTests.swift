@@ -390,3 +390,17 @@ struct ClassificationTests {
         bad.report()
     }
 }
+
+@Suite("IPv6 solicited-node multicast")
+struct SolicitedNodeTests {
+    @Test("ff02::1:ff plus the low 24 bits (RFC 4291 §2.7.1)", arguments: [
+        ("fd42:e:4::4", "ff02::1:ff00:4"),
+        ("fe80::582c:9aff:fe18:8010", "ff02::1:ff18:8010"),
+        ("2001:db8::ab:cdef:1234", "ff02::1:ffef:1234"),
+        ("::", "ff02::1:ff00:0"),
+    ])
+    func group(_ address: String, _ expected: String) throws {
+        let a = try #require(IPv6Address(address))
+        #expect(a.solicitedNodeMulticast.description == expected)
+    }
+}

@@ -23,6 +23,26 @@ import Testing
         #expect(d.ndm_flags == UInt8(NTF_PROXY) && d.ndm_ifindex == 5)
     }
 
+    @Test func multicastGroupRequest() throws {
+        let fake = FakeTransport()
+        try RouteSocket(transport: fake).addMulticastGroup(IPAddress("ff02::1:ff00:7")!, bridge: 3, port: 9)
+        let req = try #require(fake.sent.first)
+        #expect(req.type == UInt16(RTM_NEWMDB) && req.flags == UInt16(NLM_F_CREATE | NLM_F_EXCL))
+        let h = req.header.withUnsafeBytes { $0.loadUnaligned(as: br_port_msg.self) }
+        #expect(Int32(h.family) == AF_BRIDGE && h.ifindex == 3)
+        let raw = try #require(req[Int(MDBA_SET_ENTRY)]?.data)
+        #expect(raw.count == MemoryLayout<br_mdb_entry>.size)
+        // br_mdb_entry: ifindex u32, state u8, flags u8, vid u16, addr.u (16 bytes), addr.proto be16
+        #expect(Array(raw[0..<4]) == [9, 0, 0, 0] && raw[4] == UInt8(MDB_PERMANENT) && raw[5] == 0)
+        #expect(Array(raw[8..<24]) == IPAddress("ff02::1:ff00:7")!.bytes)
+        #expect(Array(raw[24..<26]) == [0x86, 0xdd])
+
+        // The bridge itself as the member: a host entry, which takes no state.
+        try RouteSocket(transport: fake).addMulticastGroup(IPAddress("ff02::1:ff00:1")!, bridge: 3, port: 3)
+        let host = try #require(fake.sent[1][Int(MDBA_SET_ENTRY)]?.data)
+        #expect(Array(host[0..<4]) == [3, 0, 0, 0] && host[4] == 0)
+    }
+
     @Test func sysctlKeyForms() {
         #expect(Sysctl.path("net.ipv6.conf.eth0.accept_dad") == "/proc/sys/net/ipv6/conf/eth0/accept_dad")
         #expect(Sysctl.path("net/ipv6/conf/eth0.100/accept_dad") == "/proc/sys/net/ipv6/conf/eth0.100/accept_dad")

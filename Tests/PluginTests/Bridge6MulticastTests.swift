@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import IPAddressing
+
+/// bridge6 on a bridge whose multicast snooping is engaged (an MLD querier on the segment): a
+/// snooping bridge sends multicast for a group nobody reported only to router ports, so neighbour
+/// discovery for a brand-new pod depends on the bridge knowing the pod's solicited-node group
+/// before the pod's own MLD report arrives.
+@Suite("bridge6 multicast snooping", .enabled(if: PluginProcess.isRoot))
+struct Bridge6MulticastTests {
+    typealias K = NamespaceLab
+
+    struct GroupEntry: Equatable { var port: String, group: String, state: String }
+
+    /// The bridge's multicast database, as `bridge -j mdb show` prints it.
+    func groups(_ node: Bridge6Node) throws -> [GroupEntry] {
+        let text = try PluginProcess.sh("bridge -n \(node.ns) -j mdb show")
+        let top = (try JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] ?? []
+        return top.flatMap { $0["mdb"] as? [[String: Any]] ?? [] }.map {
+            GroupEntry(port: $0["port"] as? String ?? "", group: $0["grp"] as? String ?? "", state: $0["state"] as? String ?? "")
+        }
+    }
+
+    func solicitedNode(_ address: String) throws -> String {
+        let a = try #require(IPv6Address(address))
+        return a.solicitedNodeMulticast.description
+    }
+
+    func hostVeth(_ a: Bridge6Attachment) throws -> String {
+        let interfaces = try #require(a.result["interfaces"] as? [[String: Any]])
+        return try #require(interfaces.count == 3 ? interfaces[1]["name"] as? String : nil)
+    }
+
+    @Test("the pod's solicited-node group is entered on its port for good, the gateway's on the bridge; DEL takes the port's away")
+    func groupsEntered() throws {
+        let lab = NamespaceLab()
+        defer { lab.cleanup() }
+        let node = try Bridge6Node(lab, subnet: "fd42:b6:a::/64")
+        let pod = try lab.namespace("b6mpod")
+        let a = try node.add(pod)
+        let port = try hostVeth(a)
+        let entries = try groups(node)
+        // permanent: entered by bridge6 before the pod was up, not learned from the pod's report
+        #expect(entries.contains(GroupEntry(port: port, group: try solicitedNode(a.address), state: "permanent")),
+                "\(entries)")
+        let gateway = try #require(a.gateway)
+        #expect(entries.contains { $0.port == node.bridge && $0.group == (try? solicitedNode(gateway)) }, "\(entries)")
+
+        #expect(try node.del(a).status == 0)
+        #expect(try groups(node).filter { $0.port == port }.isEmpty)
+    }
+
+    @Test("with a querier on the bridge, the node and the gateway reach each new pod the moment ADD returns")
+    func reachableAtOnceWhileSnooping() throws {
+        let lab = NamespaceLab()
+        defer { lab.cleanup() }
+        let node = try Bridge6Node(lab, subnet: "fd42:b6:b::/64")
+        _ = try node.add(try lab.namespace("b6mpod"), containerID: "first")
+        try PluginProcess.sh("ip -n \(node.ns) link set \(node.bridge) type bridge mcast_querier 1")
+        Thread.sleep(forTimeInterval: 0.5)  // the bridge's first query: from here on snooping decides
+        for i in 0..<8 {
+            let pod = try lab.namespace("b6mpod")
+            let a = try node.add(pod, containerID: "c\(i)")
+            #expect(try K.ping(from: node.ns, a.address), "pod \(i): the node's first echo to \(a.address) was lost")
+            #expect(try K.ping(from: pod, try #require(a.gateway)), "pod \(i): first echo to the gateway was lost")
+        }
+        #expect(try groups(node).contains { $0.state == "permanent" })
+    }
+
+    @Test("a bridge with snooping off takes no entries and ADD stays quiet about it")
+    func snoopingOff() throws {
+        let lab = NamespaceLab()
+        defer { lab.cleanup() }
+        let node = try Bridge6Node(lab, subnet: "fd42:b6:c::/64")
+        _ = try node.add(try lab.namespace("b6mpod"), containerID: "first")
+        try PluginProcess.sh("ip -n \(node.ns) link set \(node.bridge) type bridge mcast_snooping 0")
+        let pod = try lab.namespace("b6mpod")
+        let out = try node.run("ADD", pod: pod, containerID: "second", config: node.conf())
+        #expect(out.status == 0 && out.stderr.isEmpty, "\(out.stdout) \(out.stderr)")
+        #expect(try K.ping(from: node.ns, try Bridge6Attachment(node: node, pod: pod, containerID: "second", ifname: "eth0",
+                                                                 version: "1.0.0", output: out).address))
+    }
+}
