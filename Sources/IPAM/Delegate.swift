@@ -26,7 +26,39 @@ public struct Delegate {
 
     /// ADD: the IPAM result, read in whatever version the plugin answered.
     public func add() throws(CNIError) -> CNIResult {
-        let out = try invoke(.add)
+        try addResult(try invoke(.add))
+    }
+
+    /// ADD started as a child process: the interface plugin makes its links while the IPAM plugin
+    /// picks the addresses.
+    public func startAdd() throws(CNIError) -> PendingAdd { PendingAdd(delegate: self, pending: try launch(.add)) }
+
+    /// An IPAM ADD under way; `result()` waits for it once, later calls give the same outcome.
+    public final class PendingAdd {
+        let delegate: Delegate
+        private var pending: Pending?
+        private var outcome: Result<CNIResult, CNIError>?
+
+        init(delegate: Delegate, pending: Pending) { self.delegate = delegate; self.pending = pending }
+
+        public func result() throws(CNIError) -> CNIResult {
+            if outcome == nil {
+                do throws(CNIError) {
+                    outcome = .success(try delegate.addResult(try pending!.wait()))
+                } catch {
+                    outcome = .failure(error)
+                }
+                pending = nil
+            }
+            return try outcome!.get()
+        }
+
+        /// True once the ADD has finished and succeeded (waits for it): only then is there
+        /// something for a DEL to release.
+        public var succeeded: Bool { (try? result()) != nil }
+    }
+
+    func addResult(_ out: [UInt8]) throws(CNIError) -> CNIResult {
         let json: JSONValue
         do { json = try JSONValue.parse(out) } catch {
             throw CNIError(.decodingFailure, "IPAM plugin \(type) printed a result that is not JSON: \(String(decoding: out.prefix(200), as: UTF8.self))")

@@ -17,10 +17,6 @@ public struct MasqueradeStep {
         self.except = except
     }
 
-    public func install(_ addresses: [IPAddress], undo: Undo) throws {
-        try startInstall(addresses, undo: undo).wait()
-    }
-
     /// A masquerade change running in a child process while the plugin does other work. `wait()`
     /// collects it once; later calls repeat the outcome.
     public final class Pending {

@@ -19,11 +19,25 @@ struct Bridge6: Plugin {
         }
         let undo = Undo()
         do {
-            var result = CNIResult()
-            if let ipam {
-                result = try ipam.add()
-                undo.push("releasing the addresses (IPAM DEL)") { try ipam.del() }
+            // The IPAM plugin runs in its own process while the veth pair is made, which needs
+            // nothing from it.
+            let ipamAdd = try ipam?.startAdd()
+            if let ipam, let ipamAdd {
+                undo.push("releasing the addresses (IPAM DEL)") { if ipamAdd.succeeded { try ipam.del() } }
             }
+            let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
+                                           podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
+                                           podMAC: try PodMAC.requested(request))
+            undo.push("deleting veth \(pair.host.name)") { try node.deleteLink(index: pair.host.index) }
+            // The bridge too, unless its MTU is below IPv6's minimum: such a bridge has no IPv6 at
+            // all, so it waits for the addresses, and an IPv6 ADD refused for it leaves none behind.
+            let setup = BridgeSetup(node: node, conf: conf)
+            var attachedTo: Link? = nil
+            if (conf.mtu ?? 1280) >= 1280 {
+                attachedTo = try setup.ensureBridge()
+                try setup.attach(pair.host, to: attachedTo!)
+            }
+            var result = try ipamAdd?.result() ?? CNIResult()
             let hasV6 = result.ips.contains { $0.address.family == .v6 }
             if hasV6 {
                 if let mtu = conf.mtu, mtu < 1280 {
@@ -34,15 +48,14 @@ struct Bridge6: Plugin {
             // ip6tables-restore runs in a child process while the interfaces are set up below.
             let masquerade = try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
                 .startInstall(result.ips.map(\.address.address), undo: undo)
-            // Only now, with the MTU known to suit the addresses: a bridge made with an MTU below
-            // 1280 has no IPv6 at all, and would outlive this failed ADD.
-            let bridge = try BridgeSetup(node: node, conf: conf).ensureBridge()
+            let bridge: Link
+            if let attachedTo {
+                bridge = attachedTo
+            } else {
+                bridge = try setup.ensureBridge()
+                try setup.attach(pair.host, to: bridge)
+            }
             let gateways = Gateways(result: &result, conf: conf)
-            let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
-                                           podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
-                                           podMAC: try PodMAC.requested(request))
-            undo.push("deleting veth \(pair.host.name)") { try node.deleteLink(index: pair.host.index) }
-            try BridgeSetup(node: node, conf: conf).attach(pair.host, to: bridge)
             if hasV6 {  // before the pod's interface is up and sends MLD reports of its own
                 BridgeSetup(node: node, conf: conf).pinSolicitedNodeGroups(
                     pod: result.ips.map(\.address.address), port: pair.host,

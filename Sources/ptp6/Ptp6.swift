@@ -23,9 +23,10 @@ struct Ptp6: Plugin {
         }
         let undo = Undo()
         do {
-            let allocated = try ipam.add()
-            undo.push("releasing the addresses (IPAM DEL)") { try ipam.del() }
-            let plan = try PtpRouting(ipam: allocated)
+            // The IPAM plugin runs in its own process while the veth pair and its node end are
+            // made, which need nothing from it.
+            let ipamAdd = try ipam.startAdd()
+            undo.push("releasing the addresses (IPAM DEL)") { if ipamAdd.succeeded { try ipam.del() } }
 
             let pair = try VethPair.create(node: node, pod: pod.namespace, podSocket: pod.socket,
                                            podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
@@ -38,6 +39,12 @@ struct Ptp6: Plugin {
             try node.setUp(index: pair.host.index)
             try node.addAddress(PtpRouting.gatewayAddress, index: pair.host.index, flags: [.noDAD])
             try IPv6Sysctls.enableForwarding(v6: true, v4: false)
+
+            let allocated = try ipamAdd.result()
+            let plan = try PtpRouting(ipam: allocated)
+            // ip6tables-restore runs in a child process while the pod end is set up below.
+            let masquerade = try MasqueradeStep(request: request, enabled: conf.masquerade, except: conf.masqueradeExcept ?? [])
+                .startInstall(plan.ips.map(\.address.address), undo: undo)
 
             // Pod end: sysctls before up, addresses NODAD without a prefix route, routes via fe80::1.
             try PodInterface(namespace: pod.namespace, socket: pod.socket, link: pair.pod)
@@ -60,8 +67,7 @@ struct Ptp6: Plugin {
                 try node.replaceRoute(PtpRouting.hostRoute(to: ip.address.address, via: pair.host.index))
             }
 
-            try MasqueradeStep(request: request, enabled: conf.masquerade, except: conf.masqueradeExcept ?? [])
-                .install(plan.ips.map(\.address.address), undo: undo)
+            try masquerade.wait()
 
             var result = CNIResult(
                 interfaces: [
