@@ -29,13 +29,13 @@ struct Bridge6: Plugin {
                                            podIfName: request.env.ifname, mtu: conf.mtu.map { UInt32($0) },
                                            podMAC: try PodMAC.requested(request))
             undo.push("deleting veth \(pair.host.name)") { try node.deleteLink(index: pair.host.index) }
-            // The bridge too, unless its MTU is below IPv6's minimum: such a bridge has no IPv6 at
-            // all, so it waits for the addresses, and an IPv6 ADD refused for it leaves none behind.
+            // The port too, when the bridge exists. A new bridge waits for the addresses: an ADD
+            // whose IPAM fails, or whose MTU is below IPv6's minimum for them, leaves none behind.
             let setup = BridgeSetup(node: node, conf: conf)
             var attachedTo: Link? = nil
-            if (conf.mtu ?? 1280) >= 1280 {
-                attachedTo = try setup.ensureBridge()
-                try setup.attach(pair.host, to: attachedTo!)
+            if (conf.mtu ?? 1280) >= 1280, let existing = try setup.existingBridge() {
+                attachedTo = existing
+                try setup.attach(pair.host, to: existing)
             }
             var result = try ipamAdd?.result() ?? CNIResult()
             let hasV6 = result.ips.contains { $0.address.family == .v6 }

@@ -11,17 +11,22 @@ struct BridgeSetup {
     let node: RouteSocket
     let conf: BridgeConfig
 
+    /// The bridge if it exists already (checked to be one, up), else nil.
+    func existingBridge() throws -> Link? {
+        let name = conf.bridgeName
+        guard let existing = try node.link(named: name) else { return nil }
+        guard existing.kind == "bridge" else {
+            throw CNIError.invalidConfig("field \"bridge\": \(name) exists and is a \(existing.kind ?? "non-bridge") link, not a bridge")
+        }
+        try finish(existing)
+        return existing
+    }
+
     /// The bridge, created (with a fixed MAC, so it never changes as ports come and go, and with
     /// DAD off so its link-local address works at once) if it does not exist yet.
     func ensureBridge() throws -> Link {
+        if let existing = try existingBridge() { return existing }
         let name = conf.bridgeName
-        if let existing = try node.link(named: name) {
-            guard existing.kind == "bridge" else {
-                throw CNIError.invalidConfig("field \"bridge\": \(name) exists and is a \(existing.kind ?? "non-bridge") link, not a bridge")
-            }
-            try finish(existing)
-            return existing
-        }
         let bridge: Link
         do {
             bridge = try node.addBridge(name: name, mtu: conf.mtu.map { UInt32($0) }, mac: MACAddress.randomLocal())

@@ -69,6 +69,24 @@ struct Bridge6ConfigTests {
         }
     }
 
+    @Test("an IPAM failure on a new node leaves no bridge and no veth (the veth is made while IPAM runs)")
+    func ipamFailureLeavesNoBridge() throws {
+        let lab = NamespaceLab()
+        defer { lab.cleanup() }
+        let node = try Bridge6Node(lab, subnet: Self.ula)
+        let pod = try lab.namespace("b6pod")
+        let notADirectory = lab.directory("b6file") + "/file"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: notADirectory))
+        let out = try node.run("ADD", pod: pod, config: node.conf {
+            var ipam = $0["ipam"] as! [String: Any]
+            ipam["dataDir"] = notADirectory
+            $0["ipam"] = ipam
+        })
+        #expect(out.status != 0 && out.errorMessage.contains("host-local6"), "\(out.stdout)")
+        #expect(try K.linkNames(node.ns) == ["lo"], "the failed ADD left links in the node")
+        #expect(try K.linkNames(pod) == ["lo"], "the failed ADD left links in the pod")
+    }
+
     @Test("a failure after IPAM (mtu below 1280) releases the address and leaves the node as it was")
     func rollbackMTU() throws {
         let lab = NamespaceLab()
