@@ -57,7 +57,7 @@ struct Bridge6: Plugin {
             }
             let gateways = Gateways(result: &result, conf: conf)
             if hasV6 {  // before the pod's interface is up and sends MLD reports of its own
-                BridgeSetup(node: node, conf: conf).pinSolicitedNodeGroups(
+                setup.pinSolicitedNodeGroups(
                     pod: result.ips.map(\.address.address), port: pair.host,
                     gateways: conf.gateway ? gateways.bridgeAddresses.map(\.address) : [], on: bridge)
             }
@@ -67,7 +67,7 @@ struct Bridge6: Plugin {
                 .configure(addresses: result.ips, routes: routes, enableDAD: conf.enabledad ?? false,
                            bringUp: !(conf.disableContainerInterface ?? false))
             if conf.gateway {
-                try BridgeSetup(node: node, conf: conf).addGatewayAddresses(gateways.bridgeAddresses, to: bridge)
+                try setup.addGatewayAddresses(gateways.bridgeAddresses, to: bridge)
                 try IPv6Sysctls.enableForwarding(v6: hasV6, v4: result.ips.contains { $0.address.family == .v4 })
             }
             if !(conf.disableContainerInterface ?? false) {
