@@ -139,8 +139,8 @@ public final class LeaseStore {
     }
 
     func writeIndex(_ owner: Owner, _ entries: [IPAddress]) throws(FileSystem.Failure) {
-        let text = entries.map { "\($0)\n" }.joined()
-        try FileSystem.writeAtomically(Array(text.utf8), to: indexPath(owner), temporaryDirectory: indexDirectory)
+        try FileSystem.writeAtomically(Array(entries.map { $0.description }.lines(terminated: true).utf8),
+                                       to: indexPath(owner), temporaryDirectory: indexDirectory)
     }
 
     public func lastReserved(rangeSet: Int) throws(FileSystem.Failure) -> IPAddress? {
@@ -164,7 +164,7 @@ public final class LeaseStore {
     private func rememberLastReserved(_ set: Int) throws(FileSystem.Failure) {
         var stamps = try seenStamps().filter { !$0.hasPrefix("\(set) ") }
         stamps.append(try lastReservedStamp(set))
-        try FileSystem.writeInPlace(Array(stamps.sorted().joined(separator: "\n").utf8), to: seenPath,
+        try FileSystem.writeInPlace(Array(stamps.sorted().lines(terminated: false).utf8), to: seenPath,
                                     temporaryDirectory: indexDirectory)
     }
 
@@ -176,7 +176,7 @@ public final class LeaseStore {
         if known, current.allSatisfy({ seen.contains($0) }) { return }
         try rebuildIndex()
         let merged = seen.filter { s in !current.contains { $0.split(separator: " ").first == s.split(separator: " ").first } } + current
-        try FileSystem.writeAtomically(Array(merged.sorted().joined(separator: "\n").utf8), to: seenPath,
+        try FileSystem.writeAtomically(Array(merged.sorted().lines(terminated: false).utf8), to: seenPath,
                                        temporaryDirectory: indexDirectory)
     }
 
@@ -233,5 +233,19 @@ extension Error {
         if let e = self as? CNIError { return e }
         if let e = self as? FileSystem.Failure { return e.cniError }
         return CNIError(.ioFailure, "\(self)")
+    }
+}
+
+extension Array where Element == String {
+    /// The items one per line. A plain loop: the standard library's generic `joined(separator:)`,
+    /// unspecialised here, cost host-local6 a tenth of its instructions in metadata lookups.
+    func lines(terminated: Bool) -> String {
+        var text = ""
+        for (i, item) in enumerated() {
+            if i > 0 { text += "\n" }
+            text += item
+        }
+        if terminated, !isEmpty { text += "\n" }
+        return text
     }
 }

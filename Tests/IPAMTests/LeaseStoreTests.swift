@@ -290,3 +290,12 @@ import IPAddressing
         #expect(throws: Never.self) { try store.withLock(timeout: 0.4) {} }
     }
 }
+
+@Suite struct LinesTests {
+    @Test func oneItemPerLine() {
+        #expect([String]().lines(terminated: true) == "")
+        #expect(["a"].lines(terminated: false) == "a")
+        #expect(["a", "b"].lines(terminated: false) == "a\nb")
+        #expect(["fd42::3", "10.0.0.3"].lines(terminated: true) == "fd42::3\n10.0.0.3\n")
+    }
+}
