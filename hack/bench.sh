@@ -258,26 +258,42 @@ phase_latency() {
     ns_batch del "${pods[@]}" "${node[@]}"
 }
 
-# N pods, ADD all then DEL all, with W workers; pods/s, duplicates, leftovers.
+# N pods, ADD all then DEL all, with W workers; pods/s, duplicates, leftovers. Each worker is one
+# long-lived runner (nsrun -b) that starts the plugin for its pods one after another, as a
+# runtime's daemon does: no shell or runner start per call in the timed part, for either side.
 tp_run() {  # SCENARIO IMPL WORKERS NODE
-    local s=$1 impl=$2 w=$3 node=$4 j
-    local key=$s.tp$w.$impl
+    local s=$1 impl=$2 w=$3 node=$4 j i
+    local key=$s.tp$w.$impl conf=$work/conf.$node exe
+    exe=$(exe_of "$s" "$impl")
     rm -f "$work/res/$key".*
+    for ((j = 0; j < w; j++)); do
+        for ((i = j; i < tp_pods; i += w)); do
+            echo "t$w-$i /run/netns/${pods[$i]} $conf $work/out/$key.$i"
+        done > "$work/res/$key.addlist$j"
+    done
     local t0=$EPOCHREALTIME
     bg_pids=()
     for ((j = 0; j < w; j++)); do
-        ( for ((i = j; i < tp_pods; i += w)); do
-              call "$s" "$impl" ADD "$node" "${pods[$i]}" "t$w-$i" "$work/out/$key.$i" >> "$work/res/$key.addw$j"
-          done ) &
+        CNI_COMMAND=ADD CNI_IFNAME=eth0 CNI_PATH=${BIN[$impl]} \
+            "$nsrun" -n "/run/netns/$node" -b "$work/res/$key.addlist$j" -- "$exe" > "$work/res/$key.addw$j" &
         bg_pids+=($!)
     done
     wait "${bg_pids[@]}"
     local t1=$EPOCHREALTIME
+    # DEL gets each ADD's result as prevResult; the inputs are written before the timing starts.
+    local c
+    c=$(<"$conf")
+    for ((j = 0; j < w; j++)); do
+        for ((i = j; i < tp_pods; i += w)); do
+            printf '%s,"prevResult":%s}\n' "${c%\}}" "$(<"$work/out/$key.$i")" > "$work/out/$key.$i.del"
+            echo "t$w-$i /run/netns/${pods[$i]} $work/out/$key.$i.del $work/out/$key.$i.delout"
+        done > "$work/res/$key.dellist$j"
+    done
+    local t1d=$EPOCHREALTIME
     bg_pids=()
     for ((j = 0; j < w; j++)); do
-        ( for ((i = j; i < tp_pods; i += w)); do
-              call "$s" "$impl" DEL "$node" "${pods[$i]}" "t$w-$i" "$work/out/$key.$i" >> "$work/res/$key.delw$j"
-          done ) &
+        CNI_COMMAND=DEL CNI_IFNAME=eth0 CNI_PATH=${BIN[$impl]} \
+            "$nsrun" -n "/run/netns/$node" -b "$work/res/$key.dellist$j" -- "$exe" > "$work/res/$key.delw$j" &
         bg_pids+=($!)
     done
     wait "${bg_pids[@]}"
@@ -288,8 +304,8 @@ tp_run() {  # SCENARIO IMPL WORKERS NODE
     dups=$(for ((i = 0; i < tp_pods; i++)); do cat "$work/out/$key.$i" 2>/dev/null; done \
         | grep -o '"address": *"[^"]*"' | sort | uniq -d | wc -l)
     left=$(leftovers "$node" "$work/data/$node")
-    awk -v n="$tp_pods" -v a="$t0" -v b="$t1" -v c="$t2" -v f="$fails" -v d="$dups" -v l="$left" \
-        'BEGIN { printf "%.1f %.1f %d %d %d\n", n / (b - a), n / (c - b), f, d, l }' > "$work/res/$key"
+    awk -v n="$tp_pods" -v a="$t0" -v b="$t1" -v bd="$t1d" -v c="$t2" -v f="$fails" -v d="$dups" -v l="$left" \
+        'BEGIN { printf "%.1f %.1f %d %d %d\n", n / (b - a), n / (c - bd), f, d, l }' > "$work/res/$key"
 }
 
 phase_throughput() {
