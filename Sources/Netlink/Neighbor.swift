@@ -7,6 +7,7 @@ import Glibc
 enum NeighborRequest {
     static let ntfProxy: UInt8 = 0x08      // NTF_PROXY
     static let nudPermanent: UInt16 = 0x80 // NUD_PERMANENT
+    static let nudStale: UInt16 = 0x04     // NUD_STALE
 
     static func header(family: UInt8, index: Int32, state: UInt16 = 0, flags: UInt8 = 0) -> [UInt8] {
         var m = ndmsg()
@@ -22,6 +23,14 @@ enum NeighborRequest {
                        header: header(family: addressFamily(address.family), index: index,
                                       state: nudPermanent, flags: ntfProxy),
                        attributes: [.bytes(NDA_DST, address.bytes)])
+    }
+
+    /// A neighbour entry in state STALE: used at once, confirmed later by the kernel's unicast
+    /// probes, replaced if wrong (`ip neigh replace ADDR lladdr MAC dev LINK nud stale`).
+    static func seed(_ address: IPAddress, mac: MACAddress, index: Int32) -> NetlinkRequest {
+        NetlinkRequest(type: UInt16(RTM_NEWNEIGH), flags: UInt16(NLM_F_CREATE | NLM_F_REPLACE),
+                       header: header(family: addressFamily(address.family), index: index, state: nudStale),
+                       attributes: [.bytes(NDA_DST, address.bytes), .bytes(NDA_LLADDR, mac.bytes)])
     }
 
     static func deleteProxy(_ address: IPAddress, index: Int32) -> NetlinkRequest {
@@ -51,6 +60,15 @@ extension RouteSocket {
     public func addProxyNeighbor(_ address: IPAddress, index: Int32) throws(KernelError) {
         try execute(NeighborRequest.addProxy(address, index: index)) {
             "adding proxy neighbour \(address) on \(describeLink(index))"
+        }
+    }
+
+    /// Tells a link's neighbour table where `address` lives (state STALE, replacing any entry), so
+    /// the first packet to it needs no neighbour solicitation; the kernel confirms the entry by
+    /// unicast when it is used, and resolves again if it was wrong.
+    public func seedNeighbor(_ address: IPAddress, mac: MACAddress, index: Int32) throws(KernelError) {
+        try execute(NeighborRequest.seed(address, mac: mac, index: index)) {
+            "adding neighbour \(address) at \(mac) on \(describeLink(index))"
         }
     }
 

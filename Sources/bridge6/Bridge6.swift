@@ -79,6 +79,8 @@ struct Bridge6: Plugin {
                 if !notReady.isEmpty {
                     logWarning("bridge6: still not ready after 3 s: \(notReady.joined(separator: "; ")); the first packets may be lost")
                 }
+                try setup.seedNeighbors(pod: pod.socket, podLink: pair.pod, addresses: result.ips.map(\.address.address),
+                                        gateways: conf.gateway ? gateways.bridgeAddresses.map(\.address) : [], bridge: bridge)
             }
             try masquerade.wait()
 

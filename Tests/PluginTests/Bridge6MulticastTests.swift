@@ -80,4 +80,35 @@ struct Bridge6MulticastTests {
         #expect(try K.ping(from: node.ns, try Bridge6Attachment(node: node, pod: pod, containerID: "second", ifname: "eth0",
                                                                  version: "1.0.0", output: out).address))
     }
+
+    /// `ip -j neigh show dev DEV` of a namespace: address → (lladdr, state).
+    func neighbours(_ ns: String, _ dev: String) throws -> [String: (mac: String, state: [String])] {
+        var out: [String: (mac: String, state: [String])] = [:]
+        for n in try K.ipJSON(ns, "neigh show dev \(dev)") {
+            guard let dst = n["dst"] as? String else { continue }
+            out[dst] = (n["lladdr"] as? String ?? "", n["state"] as? [String] ?? [])
+        }
+        return out
+    }
+
+    @Test("ADD tells the pod where its gateway is and the bridge where the pod is, replacing an old entry")
+    func neighboursSeeded() throws {
+        let lab = NamespaceLab()
+        defer { lab.cleanup() }
+        let node = try Bridge6Node(lab, subnet: "fd42:b6:d::/64")
+        let pod = try lab.namespace("b6mpod")
+        // An entry left by a pod that had the address before, with another MAC.
+        try PluginProcess.sh("ip -n \(node.ns) link add \(node.bridge) type bridge && ip -n \(node.ns) link set \(node.bridge) up")
+        try PluginProcess.sh("ip -n \(node.ns) neigh replace fd42:b6:d::2 lladdr 02:00:00:00:00:99 dev \(node.bridge) nud stale")
+        let a = try node.add(pod)
+        #expect(a.address == "fd42:b6:d::2")
+        let interfaces = try #require(a.result["interfaces"] as? [[String: Any]])
+        let bridgeMAC = try #require(interfaces.first?["mac"] as? String)
+        let podMAC = try #require(interfaces.last?["mac"] as? String)
+        let inPod = try neighbours(pod, "eth0")
+        #expect(inPod[try #require(a.gateway)]?.mac == bridgeMAC, "pod's neighbours: \(inPod)")
+        let onBridge = try neighbours(node.ns, node.bridge)
+        #expect(onBridge[a.address]?.mac == podMAC, "bridge's neighbours: \(onBridge)")
+        #expect(try K.ping(from: pod, try #require(a.gateway)) && K.ping(from: node.ns, a.address))
+    }
 }
