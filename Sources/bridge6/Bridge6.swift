@@ -79,13 +79,18 @@ struct Bridge6: Plugin {
                 if !notReady.isEmpty {
                     logWarning("bridge6: still not ready after 3 s: \(notReady.joined(separator: "; ")); the first packets may be lost")
                 }
-                try setup.seedNeighbors(pod: pod.socket, podLink: pair.pod, addresses: result.ips.map(\.address.address),
-                                        gateways: conf.gateway ? gateways.bridgeAddresses.map(\.address) : [], bridge: bridge)
+            }
+            // Read once, now that both are up: for the result, and for the neighbour entries (a
+            // bridge made by someone else takes the lowest MAC of its ports unless one was set, so
+            // joining it may just have changed it).
+            let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod
+            let bridgeNow = try node.link(index: bridge.index) ?? bridge
+            if !(conf.disableContainerInterface ?? false) {
+                try setup.seedNeighbors(pod: pod.socket, podLink: podLink, addresses: result.ips.map(\.address.address),
+                                        gateways: conf.gateway ? gateways.bridgeAddresses.map(\.address) : [], bridge: bridgeNow)
             }
             try masquerade.wait()
 
-            let podLink = try pod.socket.link(index: pair.pod.index) ?? pair.pod
-            let bridgeNow = try node.link(index: bridge.index) ?? bridge
             result.interfaces = [
                 .init(name: bridgeNow.name, mac: bridgeNow.mac?.description, mtu: Int(bridgeNow.mtu)),
                 .init(name: pair.host.name, mac: pair.host.mac?.description, mtu: Int(pair.host.mtu)),

@@ -82,17 +82,15 @@ struct BridgeSetup {
 
     /// Tells each side where the other is: the pod's neighbour table gets its gateways at the
     /// bridge's MAC, the bridge's gets the pod's addresses at the pod's MAC (state STALE: used at
-    /// once, confirmed by unicast later). Without it the first packet each way waits for a
-    /// neighbour solicitation, which a bridge without snooping floods to every port; with 1000
-    /// pods those copies overflow the kernel's per-CPU receive backlog and the answer is dropped —
-    /// without it the new pod's first ping to its gateway failed 12 times in 12, with it never.
-    /// Replacing also corrects an entry left by an earlier pod that had the same address.
+    /// once, confirmed by unicast later; replacing also corrects an entry left by an earlier pod
+    /// with the same address). Otherwise the first packet each way waits for a neighbour
+    /// solicitation, which a bridge without snooping floods to every port: with 1000 pods the
+    /// copies overflowed the kernel's per-CPU receive backlog, the answer was dropped, and the new
+    /// pod's first ping to its gateway failed 12 times in 12 (with the entries: never).
+    /// `podLink` and `bridge` as read after both are up, so their MACs are current.
     func seedNeighbors(pod: RouteSocket, podLink: Link, addresses: [IPAddress], gateways: [IPAddress],
                        bridge: Link) throws {
-        // Both read now: a bridge made by someone else takes the lowest MAC of its ports unless
-        // one was set, so joining it may just have changed it.
-        guard let bridgeMAC = try (node.link(index: bridge.index) ?? bridge).mac,
-              let podMAC = try (pod.link(index: podLink.index) ?? podLink).mac else { return }
+        guard let bridgeMAC = bridge.mac, let podMAC = podLink.mac else { return }
         for gateway in gateways { try pod.seedNeighbor(gateway, mac: bridgeMAC, index: podLink.index) }
         for address in addresses { try node.seedNeighbor(address, mac: podMAC, index: bridge.index) }
     }
