@@ -335,8 +335,8 @@ fill() {  # SCENARIO IMPL NODE FROM TO OFFSET: ADD pods spods[OFFSET+FROM..OFFSE
     bg_pids=()
     for ((j = 0; j < 8; j++)); do
         ( for ((i = from + j; i < to; i += 8)); do
-              call "$s" "$impl" ADD "$node" "${spods[$((off + i))]}" "s$i" "$work/out/$node.s$i" > /dev/null
-          done ) &
+              call "$s" "$impl" ADD "$node" "${spods[$((off + i))]}" "s$i" "$work/out/$node.s$i"
+          done >> "$work/res/$s.fill.$impl" ) &
         bg_pids+=($!)
     done
     wait "${bg_pids[@]}"
@@ -498,6 +498,10 @@ for s in "${ran[@]}"; do
         r=$(ratio "$(median "$work/res/$s.del@$m.ours")" "$(median "$work/res/$s.del@$m.ref")")
         row "$t" "DEL with $m pods attached" "$(fmt_ms "$work/res/$s.del@$m.ours")" "$(fmt_ms "$work/res/$s.del@$m.ref")" "$r" "" ""
     done
+    if [[ -s $work/res/$s.fill.ours ]]; then
+        fo=$(awk '$2 != 0' "$work/res/$s.fill.ours" | wc -l); fr=$(awk '$2 != 0' "$work/res/$s.fill.ref" | wc -l)
+        row "$t" "failed ADDs while filling the node (8 at a time, up to ${scale_sizes[-1]} pods)" "$fo" "$fr" "" "0" "$(verdict "$fo" le 0)"
+    fi
     first=${scale_sizes[0]}; last=${scale_sizes[-1]}
     if [[ -s $work/res/$s.add@$last.ours ]]; then
         go=$(ratio "$(median "$work/res/$s.add@$last.ours")" "$(median "$work/res/$s.add@$first.ours")")

@@ -40,6 +40,8 @@ public struct KernelError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// EEXIST: the link, address, route or neighbour is already there.
     public var isExists: Bool { errno == EEXIST }
+    /// ENOBUFS from RTM_NEWNEIGH: the neighbour table is at its gc_thresh3 limit.
+    public var isNeighborTableFull: Bool { errno == ENOBUFS }
 
     /// The object (or the path/namespace) does not exist: ENODEV (link), EADDRNOTAVAIL (address),
     /// ESRCH (route), ENOENT (neighbour, sysctl file, namespace path), ENXIO.

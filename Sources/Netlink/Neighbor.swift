@@ -66,9 +66,19 @@ extension RouteSocket {
     /// Tells a link's neighbour table where `address` lives (state STALE, replacing any entry), so
     /// the first packet to it needs no neighbour solicitation; the kernel confirms the entry by
     /// unicast when it is used, and resolves again if it was wrong.
-    public func seedNeighbor(_ address: IPAddress, mac: MACAddress, index: Int32) throws(KernelError) {
-        try execute(NeighborRequest.seed(address, mac: mac, index: index)) {
-            "adding neighbour \(address) at \(mac) on \(describeLink(index))"
+    /// Returns false, having done nothing, when the kernel's neighbour table is full: ENOBUFS once
+    /// the table holds gc_thresh3 entries (1024 by default, one count for all namespaces) that are
+    /// too fresh to collect, as on a node that has just started 500 pods. An entry is only a hint,
+    /// so that is no reason to fail a pod.
+    @discardableResult
+    public func seedNeighbor(_ address: IPAddress, mac: MACAddress, index: Int32) throws(KernelError) -> Bool {
+        do throws(KernelError) {
+            try execute(NeighborRequest.seed(address, mac: mac, index: index)) {
+                "adding neighbour \(address) at \(mac) on \(describeLink(index))"
+            }
+            return true
+        } catch where error.isNeighborTableFull {
+            return false
         }
     }
 

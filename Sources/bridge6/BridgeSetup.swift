@@ -91,8 +91,16 @@ struct BridgeSetup {
     func seedNeighbors(pod: RouteSocket, podLink: Link, addresses: [IPAddress], gateways: [IPAddress],
                        bridge: Link) throws {
         guard let bridgeMAC = bridge.mac, let podMAC = podLink.mac else { return }
-        for gateway in gateways { try pod.seedNeighbor(gateway, mac: bridgeMAC, index: podLink.index) }
-        for address in addresses { try node.seedNeighbor(address, mac: podMAC, index: bridge.index) }
+        for gateway in gateways {
+            guard try pod.seedNeighbor(gateway, mac: bridgeMAC, index: podLink.index) else { return warnTableFull() }
+        }
+        for address in addresses {
+            guard try node.seedNeighbor(address, mac: podMAC, index: bridge.index) else { return warnTableFull() }
+        }
+    }
+
+    private func warnTableFull() {
+        logWarning("bridge6: the kernel's IPv6 neighbour table is full (net.ipv6.neigh.default.gc_thresh3, one limit for all namespaces); the pod's first packets will resolve by neighbour discovery")
     }
 
     /// Puts each gateway on the bridge (NODAD). Several IPv6 gateways live side by side when their

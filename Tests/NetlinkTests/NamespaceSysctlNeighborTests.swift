@@ -23,6 +23,24 @@ import Testing
         #expect(d.ndm_flags == UInt8(NTF_PROXY) && d.ndm_ifindex == 5)
     }
 
+    @Test func seedNeighborSkipsWhenTheTableIsFull() throws {
+        let fake = FakeTransport()
+        let sock = RouteSocket(transport: fake)
+        let gw = IPAddress("fd42::1")!, mac = MACAddress(bytes: [2, 0, 0, 0, 0, 1])!
+        #expect(try sock.seedNeighbor(gw, mac: mac, index: 4))
+        let h = fake.sent[0].header.withUnsafeBytes { $0.loadUnaligned(as: ndmsg.self) }
+        #expect(fake.sent[0].type == UInt16(RTM_NEWNEIGH) && h.ndm_state == UInt16(NUD_STALE))
+        #expect(fake.sent[0].flags == UInt16(NLM_F_CREATE | NLM_F_REPLACE))
+
+        // ENOBUFS: gc_thresh3 reached (one limit for all namespaces); a hint is skipped, not fatal.
+        fake.replies = [.failure(KernelError(errno: ENOBUFS, operation: "x"))]
+        #expect(try sock.seedNeighbor(gw, mac: mac, index: 4) == false)
+        // Any other failure still surfaces.
+        fake.replies = [.failure(KernelError(errno: ENODEV, operation: "x"))]
+        let e = expectKernelError { try sock.seedNeighbor(gw, mac: mac, index: 4) }
+        #expect(e?.errno == ENODEV)
+    }
+
     @Test func multicastGroupRequest() throws {
         let fake = FakeTransport()
         try RouteSocket(transport: fake).addMulticastGroup(IPAddress("ff02::1:ff00:7")!, bridge: 3, port: 9)
