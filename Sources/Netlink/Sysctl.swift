@@ -23,8 +23,19 @@ public enum Sysctl {
     /// Writes `value` to a key.
     public static func write(_ key: String, _ value: String) throws(KernelError) {
         let p = try checkedPath(key)
-        let op = "setting \(p.dropFirst("/proc/sys/".count)) to \(value)"
-        let fd = open(p, O_WRONLY | O_CLOEXEC)
+        try write(at: AT_FDCWD, p, value, name: String(p.dropFirst("/proc/sys/".count)))
+    }
+
+    /// Reads a key's value without the trailing newline.
+    public static func read(_ key: String) throws(KernelError) -> String {
+        let p = try checkedPath(key)
+        return try read(at: AT_FDCWD, p, name: String(p.dropFirst("/proc/sys/".count)))
+    }
+
+    /// `path` relative to the directory `dirfd` (or absolute with AT_FDCWD); `name` is the key for messages.
+    static func write(at dirfd: Int32, _ path: String, _ value: String, name: String) throws(KernelError) {
+        let op = "setting \(name) to \(value)"
+        let fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KernelError.fromErrno(op) }
         defer { close(fd) }
         let bytes = Array(value.utf8)
@@ -39,11 +50,9 @@ public enum Sysctl {
         }
     }
 
-    /// Reads a key's value without the trailing newline.
-    public static func read(_ key: String) throws(KernelError) -> String {
-        let p = try checkedPath(key)
-        let op = "reading \(p.dropFirst("/proc/sys/".count))"
-        let fd = open(p, O_RDONLY | O_CLOEXEC)
+    static func read(at dirfd: Int32, _ path: String, name: String) throws(KernelError) -> String {
+        let op = "reading \(name)"
+        let fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KernelError.fromErrno(op) }
         defer { close(fd) }
         var out: [UInt8] = []
@@ -68,7 +77,7 @@ public enum Sysctl {
     }
 
     /// Refuses keys that would leave /proc/sys (empty or `..` components).
-    private static func checkedPath(_ key: String) throws(KernelError) -> String {
+    static func checkedPath(_ key: String) throws(KernelError) -> String {
         let p = path(key)
         let parts = p.dropFirst("/proc/sys/".count).split(separator: "/", omittingEmptySubsequences: false)
         guard !parts.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == ".." || $0 == "." }) else {

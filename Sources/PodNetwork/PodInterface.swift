@@ -20,8 +20,8 @@ public struct PodInterface {
         let hasV6 = addresses.contains { $0.address.family == .v6 }
         if hasV6 {
             try namespace.perform {
-                try IPv6Sysctls.requireIPv6("address \(addresses.first { $0.address.family == .v6 }!.address)")
-                try IPv6Sysctls.preparePodInterface(link.name, enableDAD: enableDAD)
+                try IPv6Sysctls.require("address \(addresses.first { $0.address.family == .v6 }!.address)")
+                    .preparePodInterface(link.name, enableDAD: enableDAD)
             }
         }
         for ip in addresses {

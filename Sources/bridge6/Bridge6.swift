@@ -31,7 +31,7 @@ struct Bridge6: Plugin {
             undo.push("deleting veth \(pair.host.name)") { try node.deleteLink(index: pair.host.index) }
             // The port too, when the bridge exists. A new bridge waits for the addresses: an ADD
             // whose IPAM fails, or whose MTU is below IPv6's minimum for them, leaves none behind.
-            let setup = BridgeSetup(node: node, conf: conf)
+            let setup = BridgeSetup(node: node, conf: conf, sysctls: try IPv6Sysctls.open())
             var attachedTo: Link? = nil
             if (conf.mtu ?? 1280) >= 1280, let existing = try setup.existingBridge() {
                 attachedTo = existing
@@ -43,7 +43,7 @@ struct Bridge6: Plugin {
                 if let mtu = conf.mtu, mtu < 1280 {
                     throw CNIError.invalidConfig("field \"mtu\": \(mtu) is below 1280, the minimum MTU of IPv6")
                 }
-                try IPv6Sysctls.requireIPv6("bridge6 with IPv6 addresses")
+                guard setup.sysctls != nil else { throw IPv6Sysctls.unavailable("bridge6 with IPv6 addresses") }
             }
             // ip6tables-restore runs in a child process while the interfaces are set up below.
             let masquerade = try MasqueradeStep(request: request, enabled: conf.ipMasq ?? true, except: conf.masqueradeExcept ?? [])
@@ -68,7 +68,8 @@ struct Bridge6: Plugin {
                            bringUp: !(conf.disableContainerInterface ?? false))
             if conf.gateway {
                 try setup.addGatewayAddresses(gateways.bridgeAddresses, to: bridge)
-                try IPv6Sysctls.enableForwarding(v6: hasV6, v4: result.ips.contains { $0.address.family == .v4 })
+                if hasV6 { try setup.sysctls?.enableForwarding() }
+                if result.ips.contains(where: { $0.address.family == .v4 }) { try IPv6Sysctls.enableIPv4Forwarding() }
             }
             if !(conf.disableContainerInterface ?? false) {
                 // Return only once the kernel has finished bringing all of it up (see LinkReady).

@@ -10,6 +10,8 @@ import Glibc
 struct BridgeSetup {
     let node: RouteSocket
     let conf: BridgeConfig
+    /// The node's IPv6 sysctls; nil on a node without IPv6.
+    let sysctls: IPv6Sysctls?
 
     /// The bridge if it exists already (checked to be one, up), else nil.
     func existingBridge() throws -> Link? {
@@ -34,7 +36,7 @@ struct BridgeSetup {
             guard error.isExists else { throw error }
             return try ensureBridge()  // another ADD created it a moment ago
         }
-        if IPv6Sysctls.available { try IPv6Sysctls.prepareNodeInterface(name) }
+        try sysctls?.prepareNodeInterface(name)
         try finish(bridge)
         return bridge
     }
@@ -48,7 +50,7 @@ struct BridgeSetup {
 
     /// Host end of the pod's veth: no IPv6 of its own, a port of the bridge, up.
     func attach(_ host: Link, to bridge: Link) throws {
-        if IPv6Sysctls.available { try IPv6Sysctls.prepareBridgePort(host.name) }
+        try sysctls?.prepareBridgePort(host.name)
         try node.setMaster(index: host.index, master: bridge.index)
         if conf.hairpinMode == true || conf.portIsolation == true {
             try node.setBridgePort(index: host.index, hairpin: conf.hairpinMode == true ? true : nil,

@@ -15,7 +15,7 @@ struct Ptp6: Plugin {
     func add(_ request: Request) throws -> CNIResult {
         let conf = try PtpConfig.load(request)
         let ipam = try Delegate(request: request)
-        try IPv6Sysctls.requireIPv6("ptp6")
+        let nodeSysctls = try IPv6Sysctls.require("ptp6")
         let pod = try PodNamespace(request.env.netns)
         let node = try RouteSocket.inCurrentNamespace()
         if try pod.socket.link(named: request.env.ifname) != nil {
@@ -35,10 +35,10 @@ struct Ptp6: Plugin {
 
             // Node end: no DAD for its own link-local (it is the source of the node's neighbour
             // solicitations towards the pod), no RAs, then up, then the pod's gateway on it.
-            try IPv6Sysctls.prepareNodeInterface(pair.host.name)
+            try nodeSysctls.prepareNodeInterface(pair.host.name)
             try node.setUp(index: pair.host.index)
             try node.addAddress(PtpRouting.gatewayAddress, index: pair.host.index, flags: [.noDAD])
-            try IPv6Sysctls.enableForwarding(v6: true, v4: false)
+            try nodeSysctls.enableForwarding()
 
             let allocated = try ipamAdd.result()
             let plan = try PtpRouting(ipam: allocated)
@@ -154,7 +154,7 @@ struct Ptp6: Plugin {
 
     func status(_ request: Request) throws {
         let conf = try PtpConfig.load(request)
-        guard IPv6Sysctls.available else {
+        guard try IPv6Sysctls.open() != nil else {
             throw CNIError(.notAvailable, "IPv6 is disabled on this node (no /proc/sys/net/ipv6): ptp6 cannot configure pods")
         }
         try Delegate(request: request).status()

@@ -147,6 +147,33 @@ struct NamespaceIntegrationTests {
         #expect(!Sysctl.exists("net/ipv6/conf/vs0/accept_dad"))
     }
 
+    @Test func sysctlDirectoryKeysLandInItsNamespace() throws {
+        let ns = try TestNamespace()
+        defer { ns.destroy() }
+        try ns.socket().addVeth(name: "vd0", peerName: "vd1")
+        let target = ns.namespace
+        let (ra, exists, missing, escape) = try onDedicatedThread { () throws -> (String, [Bool], KernelError?, KernelError?) in
+            try target.perform { () throws -> (String, [Bool], KernelError?, KernelError?) in
+                let conf = try SysctlDirectory("net/ipv6/conf")
+                try conf.write("vd0/accept_ra", "0")
+                try conf.write("vd1/accept_dad", "0")
+                var missing: KernelError? = nil, escape: KernelError? = nil
+                do { try conf.write("vd-none/accept_dad", "0") } catch let e as KernelError { missing = e }
+                do { _ = try conf.read("../conf/vd0/accept_ra") } catch let e as KernelError { escape = e }
+                return (try conf.read("vd0/accept_ra"), [conf.exists("vd0"), conf.exists("vd-none")], missing, escape)
+            }
+        }
+        #expect(ra == "0" && exists == [true, false])
+        #expect(missing?.isNotFound == true)
+        #expect(missing?.description.hasPrefix("setting net/ipv6/conf/vd-none/accept_dad to 0") == true)
+        #expect(escape?.errno == EINVAL)
+        let dad = try run("/usr/sbin/ip", ["netns", "exec", ns.name, "cat", "/proc/sys/net/ipv6/conf/vd1/accept_dad"])
+        #expect(dad.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(!Sysctl.exists("net/ipv6/conf/vd0"))
+        let gone = expectKernelError { _ = try SysctlDirectory("net/ipv6/no-such-dir") }
+        #expect(gone?.isNotFound == true)
+    }
+
     /// An anonymous namespace made by unshare on a throwaway thread: the socket opened there keeps
     /// working from the test thread, and what it creates is not in the test's own namespace.
     @Test func socketStaysInItsNamespaceWhateverThreadUsesIt() throws {
