@@ -3,7 +3,7 @@
 # floor, side by side, in network namespaces this script creates and removes.
 #
 # Usage: hack/bench.sh [--quick] [--write]
-#   --quick   a few pods per row, scaling rows up to 100 pods (CI; well under 2 minutes)
+#   --quick   a few pods per row, scaling rows up to 100 pods (CI; about 2.5 minutes)
 #   --write   also write the table into docs/benchmarks.md (between the bench markers)
 # Environment: V6CNI_BIN (default out/bin), V6CNI_REFERENCE_BIN (default /usr/lib/cni),
 #   BENCH_ROWS (default "A B C D": the scenarios to run), BENCH_SAMPLES (override the sample count).
@@ -434,12 +434,10 @@ for s in $rows; do
     [[ ${S_KIND[$s]} != ipam ]] && phase_fresh "$s"
     log "${S_TITLE[$s]}: latency ($samples pods)"
     phase_latency "$s"
-    if [[ $s == A || $s == D ]]; then
-        log "${S_TITLE[$s]}: throughput"
-        phase_throughput "$s"
-        log "${S_TITLE[$s]}: scaling (${scale_sizes[*]} pods attached)"
-        phase_scale "$s"
-    fi
+    log "${S_TITLE[$s]}: throughput"
+    phase_throughput "$s"
+    log "${S_TITLE[$s]}: scaling (${scale_sizes[*]} pods attached)"
+    phase_scale "$s"
 done
 log "kernel floor"
 phase_floor 0
