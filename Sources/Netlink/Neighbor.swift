@@ -33,6 +33,12 @@ enum NeighborRequest {
                        attributes: [.bytes(NDA_DST, address.bytes), .bytes(NDA_LLADDR, mac.bytes)])
     }
 
+    static func delete(_ address: IPAddress, index: Int32) -> NetlinkRequest {
+        NetlinkRequest(type: UInt16(RTM_DELNEIGH),
+                       header: header(family: addressFamily(address.family), index: index),
+                       attributes: [.bytes(NDA_DST, address.bytes)])
+    }
+
     static func deleteProxy(_ address: IPAddress, index: Int32) -> NetlinkRequest {
         NetlinkRequest(type: UInt16(RTM_DELNEIGH),
                        header: header(family: addressFamily(address.family), index: index, flags: ntfProxy),
@@ -79,6 +85,16 @@ extension RouteSocket {
             return true
         } catch where error.isNeighborTableFull {
             return false
+        }
+    }
+
+    /// Removes a link's entry for `address`, if it has one (`ip neigh del ADDR dev LINK`).
+    public func forgetNeighbor(_ address: IPAddress, index: Int32) throws(KernelError) {
+        do throws(KernelError) {
+            try execute(NeighborRequest.delete(address, index: index)) {
+                "removing neighbour \(address) from \(describeLink(index))"
+            }
+        } catch where error.isNotFound {
         }
     }
 

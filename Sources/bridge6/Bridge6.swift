@@ -113,6 +113,12 @@ struct Bridge6: Plugin {
         try teardown(request, masquerade: masquerade, prevAddresses: prev.map { $0.ips.map(\.address.address) },
                      hasIPAM: try conf.hasIPAM(request)) {
             let node = try RouteSocket.inCurrentNamespace()
+            // The bridge's entries for the pod's addresses (seeded at ADD) go with the pod, before
+            // IPAM can hand the addresses out again: they would only linger in the kernel's one
+            // neighbour table for all namespaces until garbage collection.
+            if let prev, !prev.ips.isEmpty, let bridge = try node.link(named: conf.bridgeName), bridge.kind == "bridge" {
+                for ip in prev.ips { try node.forgetNeighbor(ip.address.address, index: bridge.index) }
+            }
             if let pod = PodNamespace.ifPresent(request.env.netns),
                let link = try pod.socket.link(named: request.env.ifname) {
                 try ignoringNotFound { try pod.socket.deleteLink(index: link.index) }

@@ -111,4 +111,20 @@ struct Bridge6MulticastTests {
         #expect(onBridge[a.address]?.mac == podMAC, "bridge's neighbours: \(onBridge)")
         #expect(try K.ping(from: pod, try #require(a.gateway)) && K.ping(from: node.ns, a.address))
     }
+
+    @Test("DEL takes the bridge's neighbour entry for the pod with it")
+    func neighbourForgottenAtDEL() throws {
+        let lab = NamespaceLab()
+        defer { lab.cleanup() }
+        let node = try Bridge6Node(lab, subnet: "fd42:b6:e::/64")
+        let pod = try lab.namespace("b6mpod"), other = try lab.namespace("b6mother")
+        // Two pods on a bridge bridge6 made (its MAC is fixed, so no port change flushes its table).
+        let a = try node.add(pod), b = try node.add(other, containerID: "ctr2")
+        #expect(try K.ping(from: node.ns, a.address) && K.ping(from: node.ns, b.address))
+        #expect(try neighbours(node.ns, node.bridge)[a.address] != nil)
+        #expect(try node.del(a).status == 0)
+        let after = try neighbours(node.ns, node.bridge)
+        #expect(after[a.address] == nil, "bridge's neighbours after DEL: \(after)")
+        #expect(after[b.address] != nil, "the other pod's entry stays: \(after)")
+    }
 }
