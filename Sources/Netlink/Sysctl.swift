@@ -77,10 +77,15 @@ public enum Sysctl {
     }
 
     /// Refuses keys that would leave /proc/sys (empty or `..` components).
+    /// True for a relative path of plain components (none empty, `.` or `..`).
+    static func staysBelow(_ relative: Substring) -> Bool {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+        return !parts.isEmpty && !parts.contains { $0.isEmpty || $0 == ".." || $0 == "." }
+    }
+
     static func checkedPath(_ key: String) throws(KernelError) -> String {
         let p = path(key)
-        let parts = p.dropFirst("/proc/sys/".count).split(separator: "/", omittingEmptySubsequences: false)
-        guard !parts.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == ".." || $0 == "." }) else {
+        guard staysBelow(p.dropFirst("/proc/sys/".count)) else {
             throw KernelError(errno: EINVAL, operation: "using sysctl key \"\(key)\"", kernelMessage: "invalid key")
         }
         return p

@@ -44,8 +44,7 @@ public final class SysctlDirectory {
 
     /// Refuses what would leave the directory (absolute, empty or `..` components).
     private func checked(_ sub: String) throws(KernelError) -> String {
-        let parts = sub.split(separator: "/", omittingEmptySubsequences: false)
-        guard !parts.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == ".." || $0 == "." }) else {
+        guard Sysctl.staysBelow(sub[...]) else {
             throw KernelError(errno: EINVAL, operation: "using sysctl key \"\(key)/\(sub)\"", kernelMessage: "invalid key")
         }
         return sub

@@ -113,10 +113,11 @@ struct Bridge6: Plugin {
         try teardown(request, masquerade: masquerade, prevAddresses: prev.map { $0.ips.map(\.address.address) },
                      hasIPAM: try conf.hasIPAM(request)) {
             let node = try RouteSocket.inCurrentNamespace()
+            let bridge = prev == nil ? nil : try node.link(named: conf.bridgeName).flatMap { $0.kind == "bridge" ? $0 : nil }
             // The bridge's entries for the pod's addresses (seeded at ADD) go with the pod, before
             // IPAM can hand the addresses out again: they would only linger in the kernel's one
             // neighbour table for all namespaces until garbage collection.
-            if let prev, !prev.ips.isEmpty, let bridge = try node.link(named: conf.bridgeName), bridge.kind == "bridge" {
+            if let prev, let bridge {
                 for ip in prev.ips { try node.forgetNeighbor(ip.address.address, index: bridge.index) }
             }
             if let pod = PodNamespace.ifPresent(request.env.netns),
@@ -126,8 +127,7 @@ struct Bridge6: Plugin {
             // With the pod's namespace gone the kernel has removed the pair already; a host end that
             // outlived it (a namespace still held elsewhere) is found by the name in prevResult.
             for iface in prev?.interfaces ?? [] where (iface.sandbox ?? "").isEmpty && iface.name.hasPrefix("veth") {
-                if let l = try node.link(named: iface.name), l.kind == "veth",
-                   let bridge = try node.link(named: conf.bridgeName), l.masterIndex == bridge.index {
+                if let l = try node.link(named: iface.name), l.kind == "veth", let bridge, l.masterIndex == bridge.index {
                     try ignoringNotFound { try node.deleteLink(index: l.index) }
                 }
             }
