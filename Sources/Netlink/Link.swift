@@ -18,6 +18,8 @@ public struct Link: Equatable, Sendable {
     public var slaveKind: String?
     /// IFLA_MASTER: the bridge (or bond…) this link is attached to.
     public var masterIndex: Int32?
+    /// IFLA_BRPORT_STATE of a bridge port (BR_STATE_*: 3 = forwarding); nil for other links.
+    public var bridgePortState: UInt8?
     /// IFLA_LINK: for a veth the peer's ifindex — in the peer's namespace, which may be another
     /// one (then `linkNetnsID` is set).
     public var linkIndex: Int32?
@@ -88,6 +90,7 @@ public struct Link: Equatable, Sendable {
         kind = info?.string(IFLA_INFO_KIND)
         slaveKind = info?.string(IFLA_INFO_SLAVE_KIND)
         masterIndex = a.s32(IFLA_MASTER).flatMap { $0 == 0 ? nil : $0 }
+        bridgePortState = slaveKind == "bridge" ? info?.nested(IFLA_INFO_SLAVE_DATA)?.u8(IFLA_BRPORT_STATE) : nil
         linkIndex = a.s32(IFLA_LINK)
         linkNetnsID = a.s32(IFLA_LINK_NETNSID)
         promiscuity = a.u32(IFLA_PROMISCUITY)

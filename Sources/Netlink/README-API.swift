@@ -20,6 +20,10 @@
 /// * `Sysctl.write(_ key:, _ value:)`, `Sysctl.read(_:) -> String`, `Sysctl.exists(_:)`, `Sysctl.path(_:)`:
 ///   keys as `net/ipv6/conf/eth0/accept_dad` (or dotted). They act on the calling thread's namespace, so
 ///   wrap them in `ns.perform`. A missing key (IPv6 disabled at boot, link gone) is errno ENOENT.
+/// * `SysctlDirectory(_ key:, root:)` (e.g. `net/ipv6/conf`, opened in the calling thread's namespace),
+///   `.write(_ sub:, _ value:)`, `.read(_:)`, `.exists(_:)`: many keys below one directory, one walk.
+/// * `SysctlRoot.process` (where every key is opened from: a procfs instance of the process's own,
+///   mounted detached, when allowed; `.isPrivate`), `SysctlRoot.machine` (/proc/sys).
 ///
 /// ## RouteSocket (all `throws(KernelError)`; indices are `Int32` ifindexes)
 /// Links:

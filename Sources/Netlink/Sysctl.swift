@@ -22,17 +22,17 @@ public enum Sysctl {
 
     /// Writes `value` to a key.
     public static func write(_ key: String, _ value: String) throws(KernelError) {
-        let p = try checkedPath(key)
-        try write(at: AT_FDCWD, p, value, name: String(p.dropFirst("/proc/sys/".count)))
+        let p = try checkedPath(key), root = SysctlRoot.process
+        try write(at: root.fd, root.relative(p), value, name: root.relative(p))
     }
 
     /// Reads a key's value without the trailing newline.
     public static func read(_ key: String) throws(KernelError) -> String {
-        let p = try checkedPath(key)
-        return try read(at: AT_FDCWD, p, name: String(p.dropFirst("/proc/sys/".count)))
+        let p = try checkedPath(key), root = SysctlRoot.process
+        return try read(at: root.fd, root.relative(p), name: root.relative(p))
     }
 
-    /// `path` relative to the directory `dirfd` (or absolute with AT_FDCWD); `name` is the key for messages.
+    /// `path` relative to the directory `dirfd`; `name` is the key for messages.
     static func write(at dirfd: Int32, _ path: String, _ value: String, name: String) throws(KernelError) {
         let op = "setting \(name) to \(value)"
         let fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC)
@@ -73,7 +73,8 @@ public enum Sysctl {
     /// Whether the key exists (e.g. `net/ipv6` is missing when IPv6 is disabled at boot).
     public static func exists(_ key: String) -> Bool {
         guard let p = try? checkedPath(key) else { return false }
-        return access(p, F_OK) == 0
+        let root = SysctlRoot.process
+        return faccessat(root.fd, root.relative(p), F_OK, 0) == 0
     }
 
     /// Refuses keys that would leave /proc/sys (empty or `..` components).

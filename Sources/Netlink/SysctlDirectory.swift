@@ -3,12 +3,9 @@ import Glibc
 #endif
 
 /// A directory under /proc/sys (e.g. `net/ipv6/conf`), opened once in the calling thread's
-/// network namespace; its keys are then opened relative to it. Every absolute /proc/sys path walk
-/// passes a dentry hash chain that holds one entry per network namespace on the node: the sysctl
-/// filesystem keeps each namespace's `net/ipv6` side by side under the one `/proc/sys/net` and
-/// tells them apart in `proc_sys_compare`. With 1000 pods that chain cost bridge6 ≈ 4 ms per ADD
-/// over eleven walks (perf); opened relative to the namespace's own directory, a key walks only
-/// below it.
+/// network namespace; its keys are then opened relative to it, so a key walks only below it (every
+/// walk through `net/` costs in proportion to the namespaces on the node, see `SysctlRoot`; eleven
+/// of them cost bridge6 ≈ 4 ms per ADD with 1000 pods).
 public final class SysctlDirectory {
     /// The directory's key, e.g. `net/ipv6/conf`.
     public let key: String
@@ -16,9 +13,9 @@ public final class SysctlDirectory {
 
     /// Opens the directory. A missing one throws ENOENT (`isNotFound`): no /proc/sys/net/ipv6 on a
     /// node booted with `ipv6.disable=1`.
-    public init(_ key: String) throws(KernelError) {
+    public init(_ key: String, root: SysctlRoot = .process) throws(KernelError) {
         let p = try Sysctl.checkedPath(key)
-        let fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = openat(root.fd, root.relative(p), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw KernelError.fromErrno("opening \(p)") }
         self.key = String(p.dropFirst("/proc/sys/".count))
         self.fd = fd

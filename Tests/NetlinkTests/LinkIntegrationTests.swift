@@ -136,6 +136,17 @@ struct LinkIntegrationTests {
         #expect(try ipLink(ns, "vp0")["master"] as? String == "br0")
         #expect(try sock.link(index: v.index)?.masterIndex == br.index)
         #expect(try sock.link(index: v.index)?.slaveKind == "bridge")
+        // The port's STP state as the kernel reports it: disabled while down, forwarding once both
+        // ends are up (no STP) and linkwatch has seen the carrier.
+        func state() throws -> (UInt8?, String?) {
+            let info = ((try ipLink(ns, "vp0"))["linkinfo"] as? [String: Any])?["info_slave_data"] as? [String: Any]
+            return (try sock.link(index: v.index)?.bridgePortState, info?["state"] as? String)
+        }
+        #expect(try state() == (0, "disabled"))
+        for name in ["br0", "vp0", "vp1"] { try sock.setUp(index: try sock.requireLink(named: name).index) }
+        for _ in 0..<500 where try state().0 != 3 { usleep(2_000) }
+        #expect(try state() == (3, "forwarding"))
+        #expect(try sock.link(index: br.index)?.bridgePortState == nil)
 
         try sock.setBridgePort(index: v.index, hairpin: true, isolated: true)
         var port = try #require(((try ipLink(ns, "vp0"))["linkinfo"] as? [String: Any])?["info_slave_data"] as? [String: Any])

@@ -147,14 +147,18 @@ struct NamespaceIntegrationTests {
         #expect(!Sysctl.exists("net/ipv6/conf/vs0/accept_dad"))
     }
 
-    @Test func sysctlDirectoryKeysLandInItsNamespace() throws {
+    /// Through the process's own procfs instance (what the plugins use) and through /proc/sys (its
+    /// fallback), keys land in the namespace the directory was opened in.
+    @Test(arguments: [true, false]) func sysctlDirectoryKeysLandInItsNamespace(privateRoot: Bool) throws {
+        let root = privateRoot ? SysctlRoot.process : SysctlRoot.machine
+        #expect(root.isPrivate == privateRoot)
         let ns = try TestNamespace()
         defer { ns.destroy() }
         try ns.socket().addVeth(name: "vd0", peerName: "vd1")
         let target = ns.namespace
         let (ra, exists, missing, escape) = try onDedicatedThread { () throws -> (String, [Bool], KernelError?, KernelError?) in
             try target.perform { () throws -> (String, [Bool], KernelError?, KernelError?) in
-                let conf = try SysctlDirectory("net/ipv6/conf")
+                let conf = try SysctlDirectory("net/ipv6/conf", root: root)
                 try conf.write("vd0/accept_ra", "0")
                 try conf.write("vd1/accept_dad", "0")
                 var missing: KernelError? = nil, escape: KernelError? = nil
@@ -170,8 +174,31 @@ struct NamespaceIntegrationTests {
         let dad = try run("/usr/sbin/ip", ["netns", "exec", ns.name, "cat", "/proc/sys/net/ipv6/conf/vd1/accept_dad"])
         #expect(dad.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
         #expect(!Sysctl.exists("net/ipv6/conf/vd0"))
-        let gone = expectKernelError { _ = try SysctlDirectory("net/ipv6/no-such-dir") }
+        let gone = expectKernelError { _ = try SysctlDirectory("net/ipv6/no-such-dir", root: root) }
         #expect(gone?.isNotFound == true)
+    }
+
+    /// The plugins' keys are opened in a procfs instance of their own, not below the machine's
+    /// /proc/sys, whose `net/` dentry chain grows with every namespace on the node (SysctlRoot).
+    /// The tests run as root, as a runtime runs the plugins, so the instance can be mounted here.
+    @Test func processRootIsAProcfsOfItsOwn() throws {
+        func target(_ fd: Int32) -> String {
+            var buf = [CChar](repeating: 0, count: 4096)
+            let n = readlink("/proc/self/fd/\(fd)", &buf, buf.count - 1)
+            return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        }
+        #expect(SysctlRoot.process.isPrivate)
+        #expect(!SysctlRoot.machine.isPrivate)
+        #expect(target(SysctlRoot.machine.fd) == "/proc/sys")
+        // A detached mount has no place in our mount tree: its path is relative to its own root.
+        #expect(target(SysctlRoot.process.fd) == "/sys")
+        // A second instance is a different superblock from /proc, so its dentries are its own.
+        var a = stat(), b = stat()
+        #expect(fstat(SysctlRoot.process.fd, &a) == 0 && stat("/proc/sys", &b) == 0)
+        #expect(a.st_dev != b.st_dev)
+        // And it is the live sysctl tree: the same value as through /proc/sys.
+        let viaProc = try run("/usr/bin/cat", ["/proc/sys/net/ipv6/conf/all/forwarding"])
+        #expect(try Sysctl.read("net/ipv6/conf/all/forwarding") == viaProc.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// An anonymous namespace made by unshare on a throwaway thread: the socket opened there keeps
