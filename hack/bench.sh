@@ -58,9 +58,9 @@ mkdir -p "$work/res" "$work/out" "$work/data"
 
 # ---------------------------------------------------------------- parameters
 if ((quick)); then
-    samples=4; fresh=1; tp_pods=24; scale_sizes=(10 100); scale_samples=3; floor_samples=4
+    samples=4; fresh=1; tp_pods=24; tp_runs=1; scale_sizes=(10 100); scale_samples=3; floor_samples=4
 else
-    samples=20; fresh=5; tp_pods=200; scale_sizes=(10 100 1000); scale_samples=10; floor_samples=20
+    samples=20; fresh=5; tp_pods=200; tp_runs=3; scale_sizes=(10 100 1000); scale_samples=10; floor_samples=20
 fi
 samples=${BENCH_SAMPLES:-$samples}
 rows=${BENCH_ROWS:-A B C D}
@@ -320,10 +320,25 @@ phase_throughput() {
         call "$s" "$impl" ADD "${node[$impl]}" "${pods[0]}" warm "$work/out/$s.t.$impl.warm" >/dev/null
         call "$s" "$impl" DEL "${node[$impl]}" "${pods[0]}" warm "$work/out/$s.t.$impl.warm" >/dev/null
     done
+    local runs r
     for w in 1 8; do
+        runs=1; ((w > 1)) && runs=$tp_runs
+        for impl in ours ref; do rm -f "$work/res/$s.runs-tp$w.$impl"; done
+        for ((r = 1; r <= runs; r++)); do
+            for impl in $(order "$r"); do
+                log "  $s throughput, $tp_pods pods, $w at a time: $impl (run $r of $runs)"
+                tp_run "$s" "$impl" "$w" "${node[$impl]}"
+                cat "$work/res/$s.tp$w.$impl" >> "$work/res/$s.runs-tp$w.$impl"
+            done
+        done
+        # One line per implementation: median ADD and DEL pods/s over the runs, failures,
+        # duplicates and leftovers summed.
         for impl in ours ref; do
-            log "  $s throughput, $tp_pods pods, $w at a time: $impl"
-            tp_run "$s" "$impl" "$w" "${node[$impl]}"
+            local f=$work/res/$s.runs-tp$w.$impl mid
+            mid=$(( ($(wc -l < "$f") + 1) / 2 ))
+            printf '%s %s %s\n' "$(cut -d' ' -f1 "$f" | sort -g | sed -n "${mid}p")" \
+                "$(cut -d' ' -f2 "$f" | sort -g | sed -n "${mid}p")" \
+                "$(awk '{ f += $3; u += $4; l += $5 } END { print f, u, l }' "$f")" > "$work/res/$s.tp$w.$impl"
         done
     done
     ns_batch del "${pods[@]}" "${node[@]}"
@@ -480,6 +495,7 @@ for s in "${ran[@]}"; do
             read -r ao do_ fo dupo lo < "$work/res/$s.tp$w.ours"
             read -r ar dr fr dupr lr < "$work/res/$s.tp$w.ref"
             lbl="sequential"; ((w > 1)) && lbl="$w at a time"
+            ((w > 1 && tp_runs > 1)) && lbl="$lbl (median of $tp_runs runs)"
             tgt=""; met=""
             r=$(ratio "$ao" "$ar")
             ((w > 1)) && { tgt="≥ 4"; met=$(verdict "$r" ge 4); }
