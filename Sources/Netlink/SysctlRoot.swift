@@ -32,9 +32,8 @@ public struct SysctlRoot: @unchecked Sendable {
         let mount = v6cni_private_proc()
         guard mount >= 0 else { return nil }
         let sys = openat(mount, "sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard sys >= 0 else { close(mount); return nil }
-        // The mount fd stays open: closing it would dissolve the detached mount.
-        return SysctlRoot(fd: sys, isPrivate: true)
+        close(mount)  // the open directory keeps the instance, and walks below it, alive
+        return sys >= 0 ? SysctlRoot(fd: sys, isPrivate: true) : nil
     }
 
     /// `path` ("/proc/sys/…", as `Sysctl.checkedPath` makes it) relative to `fd`.
