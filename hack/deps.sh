@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(libnl-3-dev libnl-route-3-dev pkg-config)
 case "${1:-build}" in
     build) ;;
-    test) pkgs+=(iproute2 iptables containernetworking-plugins iputils-ping jq time gcc libc6-dev) ;;
+    test) pkgs+=(iproute2 iptables containernetworking-plugins iputils-ping jq time gcc libc6-dev strace) ;;
     demo) pkgs+=(iproute2 iptables iputils-ping jq) ;;
     conformance) pkgs=(golang-go golang-github-appc-cni-dev containernetworking-plugins iproute2 iptables jq iputils-ping busybox-static) ;;
     podman) pkgs=(podman runc conmon busybox-static containernetworking-plugins iproute2 iptables jq util-linux) ;;
