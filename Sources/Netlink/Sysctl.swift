@@ -22,14 +22,14 @@ public enum Sysctl {
 
     /// Writes `value` to a key.
     public static func write(_ key: String, _ value: String) throws(KernelError) {
-        let p = try checkedPath(key), root = SysctlRoot.process
-        try write(at: root.fd, root.relative(p), value, name: root.relative(p))
+        let root = SysctlRoot.process, k = root.relative(try checkedPath(key))
+        try write(at: root.fd, k, value, name: k)
     }
 
     /// Reads a key's value without the trailing newline.
     public static func read(_ key: String) throws(KernelError) -> String {
-        let p = try checkedPath(key), root = SysctlRoot.process
-        return try read(at: root.fd, root.relative(p), name: root.relative(p))
+        let root = SysctlRoot.process, k = root.relative(try checkedPath(key))
+        return try read(at: root.fd, k, name: k)
     }
 
     /// `path` relative to the directory `dirfd`; `name` is the key for messages.

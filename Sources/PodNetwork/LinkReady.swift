@@ -26,9 +26,8 @@ public enum LinkReady {
     }
 
     /// Polls, for at most `timeout`, until every target is ready: first after 0.2 ms, the interval
-    /// doubling up to 2 ms (the kernel's linkwatch work usually lands within a millisecond; a
-    /// fixed 2-ms sleep cost an ADD that had to wait ≈ 1.5 ms more than needed). Returns what is
-    /// still not ready (empty when all are).
+    /// doubling up to 2 ms (the kernel's linkwatch work usually lands within a millisecond, so a
+    /// first sleep of 2 ms mostly overshoots). Returns what is still not ready (empty when all are).
     @discardableResult
     public static func wait(for targets: [Target], timeout: Duration = .seconds(3)) throws -> [String] {
         let deadline = Deadline(after: timeout)

@@ -15,11 +15,13 @@ struct SysctlPathTests {
     static func traced(_ plugin: String, _ command: String, ns: String, pod: String, containerID: String,
                        config: String, scratch: String) throws -> (PluginProcess.Output, [String]) {
         let trace = "\(scratch)/\(plugin).\(command).strace"
-        let env = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CNI_COMMAND": command, "CNI_CONTAINERID": containerID,
-                   "CNI_NETNS": NamespaceLab.path(pod), "CNI_IFNAME": "eth0", "CNI_PATH": PluginProcess.cniPath]
-        let out = try PluginProcess.exec(["/usr/sbin/ip", "netns", "exec", ns, strace, "-f", "-qq", "-e", "trace=%file",
-                                          "-o", trace, PluginProcess(plugin).path], environment: env, stdin: config)
-        return (out, machineSysctlPaths(try String(contentsOfFile: trace, encoding: .utf8)))
+        let out = try PluginProcess(plugin).run(command, containerID: containerID, netns: NamespaceLab.path(pod),
+                                                config: config, netnsExec: ns,
+                                                wrapper: [strace, "-f", "-qq", "-e", "trace=%file", "-o", trace])
+        let text = try String(contentsOfFile: trace, encoding: .utf8)
+        // The trace must have seen the plugin itself run, or an empty finding would prove nothing.
+        try #require(text.contains("execve(\"\(PluginProcess(plugin).path)\""), "strace did not see \(plugin) run")
+        return (out, machineSysctlPaths(text))
     }
 
     /// The syscalls in an `strace -f -o` trace ("PID call(…)" per line) in which one of our

@@ -13,6 +13,6 @@ extern pid_t gettid(void);
 
 /* A new procfs instance, mounted detached (in no mount namespace): its mount fd, or -1 with errno
  * (ENOSYS before Linux 5.2, EPERM without CAP_SYS_ADMIN, EACCES under an LSM that refuses it).
- * Gone when the fd is closed. */
+ * It lives while any fd into it is open. */
 int v6cni_private_proc(void);
 #endif

@@ -43,17 +43,18 @@ struct PluginProcess {
         path = "\(reference ? Self.referenceDir : Self.binDir)/\(name)"
     }
 
-    /// Runs the plugin; `netnsExec` runs it inside a named namespace (`ip netns exec NAME`).
+    /// Runs the plugin; `netnsExec` runs it inside a named namespace (`ip netns exec NAME`), `wrapper`
+    /// through a command such as `strace -o FILE`.
     @discardableResult
     func run(_ command: String, containerID: String = "ctr1", netns: String = "/var/run/netns/none",
              ifname: String = "eth0", args: String? = nil, config: String, netnsExec: String? = nil,
-             extraEnv: [String: String] = [:]) throws -> Output {
+             extraEnv: [String: String] = [:], wrapper: [String] = []) throws -> Output {
         var env: [String: String] = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CNI_COMMAND": command,
                                      "CNI_CONTAINERID": containerID, "CNI_NETNS": netns, "CNI_IFNAME": ifname,
                                      "CNI_PATH": Self.cniPath]
         if let args { env["CNI_ARGS"] = args }
         for (k, v) in extraEnv { env[k] = v }
-        return try Self.exec(netnsExec.map { ["/usr/sbin/ip", "netns", "exec", $0, path] } ?? [path],
+        return try Self.exec((netnsExec.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []) + wrapper + [path],
                              environment: env, stdin: config)
     }
 
