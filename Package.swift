@@ -11,6 +11,8 @@ let package = Package(
     targets: [
         // C shims: setns/unshare declarations and kernel UAPI constants Swift can't see.
         .target(name: "CLinux"),
+        // Linked into the executables only: skips Swift runtime start-up work a plugin never uses.
+        .target(name: "ProcessStart"),
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
 
@@ -23,9 +25,9 @@ let package = Package(
         // What bridge6 and ptp6 share: veth pairs, pod interface set-up, sysctls, masquerade, CHECK.
         .target(name: "PodNetwork", dependencies: ["CNI", "IPAddressing", "IPAM", "Netlink", "Firewall", "Spawn"]),
 
-        .executableTarget(name: "host-local6", dependencies: ["CNI", "IPAM"]),
-        .executableTarget(name: "bridge6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall", "PodNetwork"]),
-        .executableTarget(name: "ptp6", dependencies: ["CNI", "IPAM", "Netlink", "Firewall", "PodNetwork"]),
+        .executableTarget(name: "host-local6", dependencies: ["ProcessStart", "CNI", "IPAM"]),
+        .executableTarget(name: "bridge6", dependencies: ["ProcessStart", "CNI", "IPAM", "Netlink", "Firewall", "PodNetwork"]),
+        .executableTarget(name: "ptp6", dependencies: ["ProcessStart", "CNI", "IPAM", "Netlink", "Firewall", "PodNetwork"]),
 
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "IPAddressing"]),

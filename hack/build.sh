@@ -16,7 +16,7 @@ swift build -c release --scratch-path "$root/.build-release" \
     -Xswiftc -static-executable -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
     -Xswiftc -use-ld=lld -Xswiftc -Xfrontend -Xswiftc -function-sections \
     -Xlinker --symbol-ordering-file="$root/hack/link-order.txt" -Xlinker --no-warn-symbol-ordering \
-    -Xlinker -s 2>&1 | { grep -vE "requires at runtime the shared libraries|Using '(dlopen|getpwuid_r|getpwnam_r|getgrgid_r|getaddrinfo|getprotobyname|getprotobynumber)'" || true; }
+    -Xlinker --wrap=swift_copyAuxiliaryExecutablePath -Xlinker -s 2>&1 | { grep -vE "requires at runtime the shared libraries|Using '(dlopen|getpwuid_r|getpwnam_r|getgrgid_r|getaddrinfo|getprotobyname|getprotobynumber)'" || true; }
 # A failed build must not install the binaries of the previous one.
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "error: swift build failed" >&2; exit 1; }
 bindir=$(swift build -c release --scratch-path "$root/.build-release" --show-bin-path)

@@ -20,7 +20,8 @@ done
 scratch="$root/.build-order"
 swift build -c release --scratch-path "$scratch" \
     -Xswiftc -static-executable -Xswiftc -use-ld=lld -Xswiftc -Xfrontend -Xswiftc -function-sections \
-    -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors 2>&1 \
+    -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
+    -Xlinker --wrap=swift_copyAuxiliaryExecutablePath -Xlinker --strip-debug 2>&1 \
     | grep -vE "requires at runtime the shared libraries|Using '" | tail -1
 bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 

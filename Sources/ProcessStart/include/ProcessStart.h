@@ -1,0 +1,1 @@
+/* Linked into the plugin executables only; nothing to call: see startup.c. */
