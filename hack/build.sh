@@ -12,6 +12,8 @@ cd "$root"
 # lld with hack/link-order.txt (hack/link-order.sh): the code and data an ADD or DEL touches sit
 # side by side instead of across the whole binary, so the kernel maps fewer 64-kB windows of it
 # (host-local6 peak RSS 4.6 → 3.2 MB). -function-sections lets lld move our functions one by one.
+# --wrap=swift_copyAuxiliaryExecutablePath: the runtime's search for swift-backtrace at start-up
+# finds nothing beside our binaries on a node; Sources/ProcessStart answers it at once.
 swift build -c release --scratch-path "$root/.build-release" \
     -Xswiftc -static-executable -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
     -Xswiftc -use-ld=lld -Xswiftc -Xfrontend -Xswiftc -function-sections \

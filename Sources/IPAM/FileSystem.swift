@@ -53,8 +53,11 @@ public enum FileSystem {
     static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String, mode: mode_t = 0o600,
                                 exclusive: Bool = false) throws(Failure) -> Bool {
         let tmp = "\(temporaryDirectory)/.tmp-\(getpid())"
-        unlink(tmp)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd < 0, errno == EEXIST {  // left by a killed process that had our pid
+            unlink(tmp)
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        }
         if fd < 0 { throw Failure(operation: "creating", path: tmp, errno: errno) }
         var rest = bytes[...]
         while !rest.isEmpty {
@@ -68,14 +71,16 @@ public enum FileSystem {
             rest = rest.dropFirst(n)
         }
         close(fd)
-        defer { unlink(tmp) }
         if exclusive {
+            defer { unlink(tmp) }
             if link(tmp, path) != 0 {
                 if errno == EEXIST { return false }
                 throw Failure(operation: "creating", path: path, errno: errno)
             }
         } else if rename(tmp, path) != 0 {
-            throw Failure(operation: "replacing", path: path, errno: errno)
+            let e = errno
+            unlink(tmp)
+            throw Failure(operation: "replacing", path: path, errno: e)
         }
         return true
     }

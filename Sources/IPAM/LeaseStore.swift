@@ -15,10 +15,16 @@ import IPAddressing
 /// creates are noticed through `last_reserved_ip.<set>`, which it rewrites on every allocation: when that
 /// file is not as we last left it, the index is rebuilt from the directory once.
 ///
-/// Every method other than `init` must be called with the lock held (`withLock`).
+/// Every method other than `init` must be called with the lock held (`withLock`). Within one hold
+/// nobody else changes the store, so what was read or written once is remembered until the lock is
+/// released instead of read again (an ADD read `seen`, `last_reserved_ip` and its index twice or
+/// three times).
 public final class LeaseStore {
     public let directory: String
     let indexDirectory: String
+    private var indexCache: [Owner: [IPAddress]] = [:]
+    private var seenCache: [String]?
+    private var lastReservedCache: [Int: String?] = [:]  // set → file content, nil when it does not exist
 
     public struct Owner: Hashable, Sendable {
         public var containerID: String
@@ -54,10 +60,18 @@ public final class LeaseStore {
             try FileSystem.makeDirectories(indexDirectory)
         } catch { throw error.cniError }
         let lock = try FileLock(path: "\(directory)/lock", timeout: timeout)
+        forgetReads()
+        defer { forgetReads() }
         let result: T
         do { result = try body() } catch { throw error.cniError }  // I/O failures are code 5, not 999
         _ = consume lock
         return result
+    }
+
+    private func forgetReads() {
+        indexCache = [:]
+        seenCache = nil
+        lastReservedCache = [:]
     }
 
     func leasePath(_ a: IPAddress) -> String { "\(directory)/\(a)" }
@@ -93,8 +107,15 @@ public final class LeaseStore {
     }
 
     func indexEntries(_ owner: Owner) throws(FileSystem.Failure) -> [IPAddress] {
-        guard let text = try FileSystem.readString(indexPath(owner)) else { return [] }
-        return text.split(separator: "\n").compactMap { IPAddress($0) }
+        if let known = indexCache[owner] { return known }
+        let entries = try FileSystem.readString(indexPath(owner)).map { $0.split(separator: "\n").compactMap { IPAddress($0) } } ?? []
+        indexCache[owner] = entries
+        return entries
+    }
+
+    private func removeIndex(_ owner: Owner) throws(FileSystem.Failure) {
+        try FileSystem.remove(indexPath(owner))
+        indexCache[owner] = []
     }
 
     // MARK: changes
@@ -113,8 +134,9 @@ public final class LeaseStore {
             return false
         }
         // In place, as the reference writes it (one inode less per ADD than a rename).
-        try FileSystem.writeInPlace(Array(a.description.utf8), to: "\(directory)/last_reserved_ip.\(rangeSet)",
+        try FileSystem.writeInPlace(Array(a.description.utf8), to: lastReservedPath(rangeSet),
                                     temporaryDirectory: indexDirectory)
+        lastReservedCache[rangeSet] = a.description
         try rememberLastReserved(rangeSet)
         return true
     }
@@ -124,9 +146,9 @@ public final class LeaseStore {
     public func release(_ owner: Owner) throws(FileSystem.Failure) -> [IPAddress] {
         let held = try addresses(of: owner)
         for a in held { try FileSystem.remove(leasePath(a)) }
-        try FileSystem.remove(indexPath(owner))
+        try removeIndex(owner)
         if !owner.ifname.isEmpty, try !indexEntries(Owner(containerID: owner.containerID, ifname: "")).isEmpty {
-            try FileSystem.remove(indexPath(Owner(containerID: owner.containerID, ifname: "")))
+            try removeIndex(Owner(containerID: owner.containerID, ifname: ""))
         }
         return held
     }
@@ -135,16 +157,26 @@ public final class LeaseStore {
     public func release(_ a: IPAddress, of owner: Owner) throws(FileSystem.Failure) {
         if try self.owner(of: a) == owner { try FileSystem.remove(leasePath(a)) }
         let rest = try indexEntries(owner).filter { $0 != a }
-        if rest.isEmpty { try FileSystem.remove(indexPath(owner)) } else { try writeIndex(owner, rest) }
+        if rest.isEmpty { try removeIndex(owner) } else { try writeIndex(owner, rest) }
     }
 
     func writeIndex(_ owner: Owner, _ entries: [IPAddress]) throws(FileSystem.Failure) {
         try FileSystem.writeAtomically(Array(entries.map { $0.description }.lines(terminated: true).utf8),
                                        to: indexPath(owner), temporaryDirectory: indexDirectory)
+        indexCache[owner] = entries
+    }
+
+    func lastReservedPath(_ set: Int) -> String { "\(directory)/last_reserved_ip.\(set)" }
+
+    private func lastReservedContent(_ set: Int) throws(FileSystem.Failure) -> String? {
+        if let known = lastReservedCache[set] { return known }
+        let content = try FileSystem.readString(lastReservedPath(set))
+        lastReservedCache[set] = content
+        return content
     }
 
     public func lastReserved(rangeSet: Int) throws(FileSystem.Failure) -> IPAddress? {
-        try FileSystem.readString("\(directory)/last_reserved_ip.\(rangeSet)").flatMap { IPAddress($0.trimmingWhitespace) }
+        try lastReservedContent(rangeSet).flatMap { IPAddress($0.trimmingWhitespace) }
     }
 
     // MARK: leases made by others
@@ -152,32 +184,43 @@ public final class LeaseStore {
     private var seenPath: String { "\(indexDirectory)/seen" }
 
     private func lastReservedStamp(_ set: Int) throws(FileSystem.Failure) -> String {
-        let path = "\(directory)/last_reserved_ip.\(set)"
-        guard let content = try FileSystem.readString(path) else { return "\(set) -" }
-        return "\(set) \(FileSystem.modificationTime(path) ?? 0) \(content)"
+        guard let content = try lastReservedContent(set) else { return "\(set) -" }
+        return "\(set) \(FileSystem.modificationTime(lastReservedPath(set)) ?? 0) \(content)"
     }
 
-    private func seenStamps() throws(FileSystem.Failure) -> [String] {
-        (try FileSystem.readString(seenPath) ?? "").split(separator: "\n").map(String.init)
+    /// The stamps in `seen`, or nil when there is no `seen` (first use, or a rebuild cut short).
+    private func seenStamps() throws(FileSystem.Failure) -> [String]? {
+        if let known = seenCache { return known }
+        let stamps = try FileSystem.readString(seenPath).map { $0.split(separator: "\n").map(String.init) }
+        seenCache = stamps
+        return stamps
+    }
+
+    private func writeSeen(_ stamps: [String], inPlace: Bool) throws(FileSystem.Failure) {
+        let bytes = Array(stamps.sorted().lines(terminated: false).utf8)
+        if inPlace {
+            try FileSystem.writeInPlace(bytes, to: seenPath, temporaryDirectory: indexDirectory)
+        } else {
+            try FileSystem.writeAtomically(bytes, to: seenPath, temporaryDirectory: indexDirectory)
+        }
+        seenCache = stamps
     }
 
     private func rememberLastReserved(_ set: Int) throws(FileSystem.Failure) {
-        var stamps = try seenStamps().filter { !$0.hasPrefix("\(set) ") }
+        var stamps = (try seenStamps() ?? []).filter { !$0.hasPrefix("\(set) ") }
         stamps.append(try lastReservedStamp(set))
-        try FileSystem.writeInPlace(Array(stamps.sorted().lines(terminated: false).utf8), to: seenPath,
-                                    temporaryDirectory: indexDirectory)
+        try writeSeen(stamps, inPlace: true)
     }
 
     /// Rebuilds the index when another program allocated since we last looked (or on first use).
     public func syncWithOtherWriters(rangeSets: Int) throws(FileSystem.Failure) {
         let current = try (0..<rangeSets).map { i throws(FileSystem.Failure) in try lastReservedStamp(i) }
-        let seen = try seenStamps()
-        let known = FileSystem.exists(seenPath)
-        if known, current.allSatisfy({ seen.contains($0) }) { return }
+        let stored = try seenStamps()
+        if let stored, current.allSatisfy({ stored.contains($0) }) { return }
+        let seen = stored ?? []
         try rebuildIndex()
         let merged = seen.filter { s in !current.contains { $0.split(separator: " ").first == s.split(separator: " ").first } } + current
-        try FileSystem.writeAtomically(Array(merged.sorted().lines(terminated: false).utf8), to: seenPath,
-                                       temporaryDirectory: indexDirectory)
+        try writeSeen(merged, inPlace: false)
     }
 
     /// Every lease in the directory (a walk: GC, STATUS and index rebuilds only).
@@ -215,9 +258,11 @@ public final class LeaseStore {
         // Until the rebuild completes, `seen` must not vouch for a half-built index: without it the
         // next call rebuilds again (an interrupted GC or sync would otherwise hide leases from DEL/ADD).
         try FileSystem.remove(seenPath)
+        seenCache = nil
         for name in try FileSystem.list(indexDirectory) where name != "seen" && !name.hasPrefix(".tmp-") {
             try FileSystem.remove("\(indexDirectory)/\(name)")
         }
+        indexCache = [:]
         var byOwner: [Owner: [IPAddress]] = [:]
         for lease in try allLeases() { byOwner[lease.owner, default: []].append(lease.address) }
         for (owner, addresses) in byOwner { try writeIndex(owner, addresses.sorted()) }
