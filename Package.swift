@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "IPAddressing"),
         .target(name: "CNI", dependencies: ["IPAddressing"]),
         .target(name: "Spawn"),
-        .target(name: "IPAM", dependencies: ["CNI", "IPAddressing", "Spawn"]),
+        .target(name: "IPAM", dependencies: ["CNI", "CLinux", "IPAddressing", "Spawn"]),
         .target(name: "Netlink", dependencies: ["CNetlink", "CLinux", "IPAddressing"]),
         .target(name: "Firewall", dependencies: ["IPAddressing", "Spawn"]),
         // What bridge6 and ptp6 share: veth pairs, pod interface set-up, sysctls, masquerade, CHECK.
@@ -34,6 +34,6 @@ let package = Package(
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CLinux"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Spawn"]),
-        .testTarget(name: "PluginTests", dependencies: ["IPAddressing"]),
+        .testTarget(name: "PluginTests", dependencies: ["CLinux", "IPAddressing"]),
     ]
 )

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import CNI
 
 /// The few file operations the lease store needs, over the C library, with errors that say what
@@ -52,7 +53,26 @@ public enum FileSystem {
     @discardableResult
     static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String, mode: mode_t = 0o600,
                                 exclusive: Bool = false) throws(Failure) -> Bool {
-        let tmp = "\(temporaryDirectory)/.tmp-\(getpid())"
+        let tmp = try createTemporary(bytes, in: temporaryDirectory, mode: mode).path
+        if exclusive {
+            defer { unlink(tmp) }
+            return try link(tmp, to: path)
+        }
+        if rename(tmp, path) != 0 {
+            let e = errno
+            unlink(tmp)
+            throw Failure(operation: "replacing", path: path, errno: e)
+        }
+        return true
+    }
+
+    /// A fresh file `<directory>/.tmp-<pid>` holding `bytes` and, where the file system keeps
+    /// user attributes, `attribute` (`attributeSet` says whether it did). The caller links or
+    /// renames it into place and removes the name.
+    static func createTemporary(_ bytes: [UInt8], in directory: String, mode: mode_t = 0o600,
+                                attribute: (name: String, value: [UInt8])? = nil) throws(Failure)
+        -> (path: String, attributeSet: Bool) {
+        let tmp = "\(directory)/.tmp-\(getpid())"
         var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         if fd < 0, errno == EEXIST {  // left by a killed process that had our pid
             unlink(tmp)
@@ -70,20 +90,54 @@ public enum FileSystem {
             }
             rest = rest.dropFirst(n)
         }
-        close(fd)
-        if exclusive {
-            defer { unlink(tmp) }
-            if link(tmp, path) != 0 {
-                if errno == EEXIST { return false }
-                throw Failure(operation: "creating", path: path, errno: errno)
+        var attributeSet = false
+        if let attribute {
+            if attribute.value.withUnsafeBytes({ fsetxattr(fd, attribute.name, $0.baseAddress, $0.count, 0) }) == 0 {
+                attributeSet = true
+            } else if !attributesUnsupported(errno) {
+                let e = errno
+                close(fd); unlink(tmp)
+                throw Failure(operation: "setting \(attribute.name) on", path: tmp, errno: e)
             }
-        } else if rename(tmp, path) != 0 {
-            let e = errno
-            unlink(tmp)
-            throw Failure(operation: "replacing", path: path, errno: e)
         }
-        return true
+        close(fd)
+        return (tmp, attributeSet)
     }
+
+    /// Links `existing` at `path` unless `path` exists (then false).
+    static func link(_ existing: String, to path: String) throws(Failure) -> Bool {
+        if Glibc.link(existing, path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw Failure(operation: "creating", path: path, errno: errno)
+    }
+
+    enum Attribute {
+        case value([UInt8])
+        case absent  // the file exists without it, or the file system keeps no user attributes
+        case noFile
+    }
+
+    /// An extended attribute of a small file (its value at most 4 kB).
+    static func attribute(_ name: String, of path: String) throws(Failure) -> Attribute {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { getxattr(path, name, $0.baseAddress, $0.count) }
+        if n >= 0 { return .value(Array(buf[0..<n])) }
+        switch errno {
+        case ENOENT: return .noFile
+        case ENODATA: return .absent
+        case let e where attributesUnsupported(e): return .absent
+        case let e: throw Failure(operation: "reading \(name) of", path: path, errno: e)
+        }
+    }
+
+    /// Replaces an attribute the file already has; false when it has none (or no file is there).
+    static func replaceAttribute(_ name: String, of path: String, with value: [UInt8]) throws(Failure) -> Bool {
+        if value.withUnsafeBytes({ setxattr(path, name, $0.baseAddress, $0.count, Int32(XATTR_REPLACE)) }) == 0 { return true }
+        if errno == ENODATA || errno == ENOENT || attributesUnsupported(errno) { return false }
+        throw Failure(operation: "setting \(name) on", path: path, errno: errno)
+    }
+
+    private static func attributesUnsupported(_ e: Int32) -> Bool { e == ENOTSUP || e == EOPNOTSUPP || e == EPERM }
 
     /// Overwrites a small file in place (created if missing) without ever leaving it torn: content
     /// at least as long as the old one goes in with one `pwrite` at offset 0, which a SIGKILL cannot

@@ -8,10 +8,14 @@ import IPAddressing
 /// `<dataDir>/<network>/<ip>` holds `containerID\r\nifname`, `last_reserved_ip.<set>` the last address
 /// handed out from a set, `lock` is flock'd around every change.
 ///
-/// What we add lives in `.v6cni/`: one index file per `(containerID, ifname)` listing its addresses, so
-/// ADD's duplicate check and DEL cost O(1) instead of a directory walk. The index is written *before* a
-/// lease is created and every entry is checked against the lease file when read, so a process killed at
-/// any point leaves nothing the next call cannot free. Leases another program (the reference plugin)
+/// What we add lives in `.v6cni/`: one index entry per `(containerID, ifname)` naming its addresses, so
+/// ADD's duplicate check and DEL cost O(1) instead of a directory walk. The entry is usually a second
+/// name of the owner's first lease file, its addresses in the `user.v6cni.index` attribute: one inode
+/// per ADD, as the reference plugin makes (a file of its own per owner doubled ext4's inode
+/// allocations, the largest kernel cost of a host-local6 ADD under churn). Where attributes are not
+/// kept, and after a rebuild, it is a file of its own listing the addresses; both are read. The index
+/// is written *before* a lease is created and every entry is checked against the lease file when read,
+/// so a process killed at any point leaves nothing the next call cannot free. Leases another program (the reference plugin)
 /// creates are noticed through `last_reserved_ip.<set>`, which it rewrites on every allocation: when that
 /// file is not as we last left it, the index is rebuilt from the directory once.
 ///
@@ -106,11 +110,37 @@ public final class LeaseStore {
         return found
     }
 
+    static let indexAttribute = "user.v6cni.index"
+
     func indexEntries(_ owner: Owner) throws(FileSystem.Failure) -> [IPAddress] {
         if let known = indexCache[owner] { return known }
-        let entries = try FileSystem.readString(indexPath(owner)).map { $0.split(separator: "\n").compactMap { IPAddress($0) } } ?? []
+        let path = indexPath(owner)
+        var entries: [IPAddress]
+        switch try FileSystem.attribute(Self.indexAttribute, of: path) {
+        case .value(let bytes):
+            entries = Self.addresses(listed: bytes)
+        case .noFile:
+            entries = []
+        case .absent:
+            let bytes = try FileSystem.read(path) ?? []
+            entries = Self.addresses(listed: bytes)
+            // A lease's second name that lost its attribute (a copy without attributes): the
+            // directory still knows, so rebuild the index from it once.
+            if entries.isEmpty, Owner(fileContent: bytes) != nil {
+                try rebuildIndex()
+                return try indexEntries(owner)
+            }
+        }
         indexCache[owner] = entries
         return entries
+    }
+
+    static func addresses(listed bytes: [UInt8]) -> [IPAddress] {
+        String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { IPAddress($0) }
+    }
+
+    static func listing(_ entries: [IPAddress]) -> [UInt8] {
+        Array(entries.map { $0.description }.lines(terminated: true).utf8)
     }
 
     private func removeIndex(_ owner: Owner) throws(FileSystem.Failure) {
@@ -123,13 +153,19 @@ public final class LeaseStore {
     /// Leases `a` to `owner`; false when someone holds it already.
     public func reserve(_ a: IPAddress, for owner: Owner, rangeSet: Int) throws(FileSystem.Failure) -> Bool {
         if isLeased(a) { return false }
-        var entries = try indexEntries(owner)
-        if !entries.contains(a) {
-            entries.append(a)
-            try writeIndex(owner, entries)  // intent first: a crash after this leaves an entry DEL can clear
+        let held = try indexEntries(owner)
+        let entries = held.contains(a) ? held : held + [a]
+        let lease = try FileSystem.createTemporary(owner.fileContent, in: indexDirectory,
+                                                   attribute: (Self.indexAttribute, Self.listing(entries)))
+        defer { unlink(lease.path) }
+        // Intent first: a crash after this leaves an entry DEL can clear. An owner's first address
+        // makes the lease file's inode its index too.
+        if entries != held {
+            let linked = held.isEmpty && lease.attributeSet ? try FileSystem.link(lease.path, to: indexPath(owner)) : false
+            if !linked { try writeIndex(owner, entries) }
+            indexCache[owner] = entries
         }
-        guard try FileSystem.writeAtomically(owner.fileContent, to: leasePath(a), temporaryDirectory: indexDirectory,
-                                             exclusive: true) else {
+        guard try FileSystem.link(lease.path, to: leasePath(a)) else {
             try writeIndex(owner, entries.filter { $0 != a })
             return false
         }
@@ -160,9 +196,12 @@ public final class LeaseStore {
         if rest.isEmpty { try removeIndex(owner) } else { try writeIndex(owner, rest) }
     }
 
+    /// Rewrites an owner's index: in its attribute when it has one, else as a file of its own.
     func writeIndex(_ owner: Owner, _ entries: [IPAddress]) throws(FileSystem.Failure) {
-        try FileSystem.writeAtomically(Array(entries.map { $0.description }.lines(terminated: true).utf8),
-                                       to: indexPath(owner), temporaryDirectory: indexDirectory)
+        let listing = Self.listing(entries)
+        if try !FileSystem.replaceAttribute(Self.indexAttribute, of: indexPath(owner), with: listing) {
+            try FileSystem.writeAtomically(listing, to: indexPath(owner), temporaryDirectory: indexDirectory)
+        }
         indexCache[owner] = entries
     }
 

@@ -40,9 +40,12 @@ import IPAddressing
         for name in listing(indexDir) {
             #expect(mode("\(indexDir)/\(name)") == 0o600, "\(name)")
         }
-        // The index: one file per (containerID, ifname), named id.hex(ifname), listing the addresses.
+        // The index: one entry per (containerID, ifname), named id.hex(ifname), listing the addresses
+        // in an attribute of the owner's first lease file, of which it is a second name (one inode).
         #expect(indexFiles == ["ctrX.65746830"])
-        #expect(fileText("\(indexDir)/ctrX.65746830") == "2001:db8:1::2\n")
+        #expect(indexText("\(indexDir)/ctrX.65746830") == "2001:db8:1::2\n")
+        let lease = inode("\(dir)/2001:db8:1::2"), index = inode("\(indexDir)/ctrX.65746830")
+        #expect(lease != nil && lease?.number == index?.number && lease?.links == 2)
         #expect(listing(indexDir).allSatisfy { !$0.hasPrefix(".tmp-") })
     }
 
@@ -62,7 +65,7 @@ import IPAddressing
             _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 1)
             _ = try store.reserve(ip("2001:db8:1::3"), for: y, rangeSet: 1)
         }
-        #expect(fileText("\(indexDir)/ctrX.65746830") == "10.1.2.2\n2001:db8:1::2\n")
+        #expect(indexText("\(indexDir)/ctrX.65746830") == "10.1.2.2\n2001:db8:1::2\n")
         #expect(try Set(store.addresses(of: x)) == [ip("10.1.2.2"), ip("2001:db8:1::2")])
         let released = try locked { try store.release(x) }
         #expect(Set(released) == [ip("10.1.2.2"), ip("2001:db8:1::2")])
@@ -132,6 +135,21 @@ import IPAddressing
         #expect(try store.addresses(of: y) == [ip("2001:db8:1::3")])
         #expect(Set(indexFiles) == ["ctrX.65746830", "ctrY.65746830"])
         #expect(fileExists("\(indexDir)/seen"))
+    }
+
+    @Test func anIndexEntryThatLostItsAttributeIsRebuiltFromTheLeases() throws {
+        try locked {
+            try store.syncWithOtherWriters(rangeSets: 1)
+            _ = try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0)
+        }
+        // The store copied without attributes: the index entry is a plain copy of the lease file.
+        let index = "\(indexDir)/ctrX.65746830"
+        #expect(indexText(index) == "2001:db8:1::2\n")
+        try FileManager.default.removeItem(atPath: index)
+        try scratch.write("net/.v6cni/ctrX.65746830", "ctrX\r\neth0")
+        #expect(try locked { try store.release(x) } == [ip("2001:db8:1::2")])
+        #expect(!fileExists("\(dir)/2001:db8:1::2"))
+        #expect(!fileExists(index))
     }
 
     @Test func staleIndexEntriesAreIgnored() throws {

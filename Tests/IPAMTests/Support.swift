@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import Foundation
 import Testing
 import IPAddressing
@@ -27,8 +28,23 @@ final class ScratchDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     func write(_ relative: String, _ content: String) throws {
-        try Data(content.utf8).write(to: URL(fileURLWithPath: "\(path)/\(relative)"))
+        // Atomic (a new inode): an index entry may be a second name of a lease file.
+        try Data(content.utf8).write(to: URL(fileURLWithPath: "\(path)/\(relative)"), options: .atomic)
     }
+}
+
+/// An index entry's address listing: its `user.v6cni.index` attribute, else the file's text.
+func indexText(_ path: String) -> String? {
+    var buf = [UInt8](repeating: 0, count: 4096)
+    let n = buf.withUnsafeMutableBytes { getxattr(path, "user.v6cni.index", $0.baseAddress, $0.count) }
+    return n >= 0 ? String(decoding: buf[0..<n], as: UTF8.self) : fileText(path)
+}
+
+/// Inode number and link count.
+func inode(_ path: String) -> (number: UInt, links: UInt)? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    return (UInt(st.st_ino), UInt(st.st_nlink))
 }
 
 /// Reads a whole file as bytes; nil when absent.

@@ -125,7 +125,7 @@ import IPAddressing
             Issue.record("\(key.debugDescription) holds \(n) addresses of one set", sourceLocation: sourceLocation)
         }
         for name in HL.listing(f.indexDir) where name != "seen" && !name.hasPrefix(".tmp-") {
-            let entries = (HL.text("\(f.indexDir)/\(name)") ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+            let entries = (HL.indexText("\(f.indexDir)/\(name)") ?? "").split(separator: "\n", omittingEmptySubsequences: false)
             #expect(entries.last == "" && entries.dropLast().allSatisfy { IPAddress($0) != nil },
                     "index \(name) is malformed", sourceLocation: sourceLocation)
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import Foundation
 import Testing
 import IPAddressing
@@ -83,7 +84,7 @@ final class HostLocalFixture {
     var indexFiles: [String: [String]] {
         var out: [String: [String]] = [:]
         for name in HL.listing(indexDir) where name != "seen" && !name.hasPrefix(".tmp-") {
-            out[name] = (HL.text("\(indexDir)/\(name)") ?? "").split(separator: "\n").map(String.init)
+            out[name] = (HL.indexText("\(indexDir)/\(name)") ?? "").split(separator: "\n").map(String.init)
         }
         return out
     }
@@ -112,6 +113,14 @@ enum HL {
 
     static func text(_ path: String) -> String? {
         FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// An index entry's address listing: its `user.v6cni.index` attribute (the entry is then a second
+    /// name of a lease file), else the file's text.
+    static func indexText(_ path: String) -> String? {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { getxattr(path, "user.v6cni.index", $0.baseAddress, $0.count) }
+        return n >= 0 ? String(decoding: buf[0..<n], as: UTF8.self) : text(path)
     }
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/file.h>
 #include <sys/statfs.h>   /* fstatfs: check that a path is a namespace file */
+#include <sys/xattr.h>    /* the lease store's index attribute */
 
 extern int setns(int fd, int nstype);
 extern int unshare(int flags);
