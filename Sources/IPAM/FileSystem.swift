@@ -66,13 +66,14 @@ public enum FileSystem {
         return true
     }
 
-    /// A fresh file `<directory>/.tmp-<pid>` holding `bytes` and, where the file system keeps
-    /// user attributes, `attribute` (`attributeSet` says whether it did). The caller links or
-    /// renames it into place and removes the name.
-    static func createTemporary(_ bytes: [UInt8], in directory: String, mode: mode_t = 0o600,
+    /// A fresh file `<directory>/.tmp-<pid><suffix>` holding `bytes` and, where the file system
+    /// keeps user attributes, `attribute` (`attributeSet` says whether it did). The caller links or
+    /// renames it into place and removes the name. A file already there by that name was left by a
+    /// killed process that had our pid, so temporaries alive at the same time need distinct suffixes.
+    static func createTemporary(_ bytes: [UInt8], in directory: String, suffix: String = "", mode: mode_t = 0o600,
                                 attribute: (name: String, value: [UInt8])? = nil) throws(Failure)
         -> (path: String, attributeSet: Bool) {
-        let tmp = "\(directory)/.tmp-\(getpid())"
+        let tmp = "\(directory)/.tmp-\(getpid())\(suffix)"
         var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         if fd < 0, errno == EEXIST {  // left by a killed process that had our pid
             unlink(tmp)
@@ -137,7 +138,8 @@ public enum FileSystem {
         throw Failure(operation: "setting \(name) on", path: path, errno: errno)
     }
 
-    private static func attributesUnsupported(_ e: Int32) -> Bool { e == ENOTSUP || e == EOPNOTSUPP || e == EPERM }
+    /// No user attributes here: not kept by the file system, or refused (an LSM policy).
+    private static func attributesUnsupported(_ e: Int32) -> Bool { e == ENOTSUP || e == EOPNOTSUPP || e == EPERM || e == EACCES }
 
     /// Overwrites a small file in place (created if missing) without ever leaving it torn: content
     /// at least as long as the old one goes in with one `pwrite` at offset 0, which a SIGKILL cannot

@@ -155,7 +155,8 @@ public final class LeaseStore {
         if isLeased(a) { return false }
         let held = try indexEntries(owner)
         let entries = held.contains(a) ? held : held + [a]
-        let lease = try FileSystem.createTemporary(owner.fileContent, in: indexDirectory,
+        // Its own suffix: writeIndex below may need the plain temporary while this one is alive.
+        let lease = try FileSystem.createTemporary(owner.fileContent, in: indexDirectory, suffix: "-lease",
                                                    attribute: (Self.indexAttribute, Self.listing(entries)))
         defer { unlink(lease.path) }
         // Intent first: a crash after this leaves an entry DEL can clear. An owner's first address
@@ -288,7 +289,8 @@ public final class LeaseStore {
     /// Temporary files of writers that were killed mid-write (their process is gone).
     public func removeStaleTemporaryFiles() throws(FileSystem.Failure) {
         for name in try FileSystem.list(indexDirectory) where name.hasPrefix(".tmp-") {
-            guard let pid = Int32(name.dropFirst(5)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            guard let pid = Int32(name.dropFirst(5).prefix { $0.isNumber }), pid != getpid(), kill(pid, 0) != 0,
+                  errno == ESRCH else { continue }
             try FileSystem.remove("\(indexDirectory)/\(name)")
         }
     }

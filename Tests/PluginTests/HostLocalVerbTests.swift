@@ -262,21 +262,23 @@ import Testing
         #expect(f.leases == ["2001:db8:1::2": "a\r\neth0", "2001:db8:1::5": "b\r\neth0"])
     }
 
-    /// A writer killed mid-write leaves `.v6cni/.tmp-<pid>`; GC removes those of dead processes only.
+    /// A writer killed mid-write leaves `.v6cni/.tmp-<pid>` or `.tmp-<pid>-lease`; GC removes those of dead
+    /// processes only.
     @Test func gcRemovesTemporaryFilesOfDeadWriters() throws {
         let f = HostLocalFixture("gc-tmp")
         let conf = f.config("1.1.0", ipam: "\"subnet\":\"2001:db8:1::/64\"")
         #expect(try f.run("ADD", conf, containerID: "a").status == 0)
         let dead = "\(f.indexDir)/.tmp-2147483646"        // no such process
+        let deadLease = "\(f.indexDir)/.tmp-2147483646-lease"
         let alive = "\(f.indexDir)/.tmp-\(getpid())"       // this test process
-        FileManager.default.createFile(atPath: dead, contents: Data("x".utf8))
-        FileManager.default.createFile(atPath: alive, contents: Data("x".utf8))
+        let aliveLease = "\(f.indexDir)/.tmp-\(getpid())-lease"
+        for path in [dead, deadLease, alive, aliveLease] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
         let gc = f.config("1.1.0", ipam: "\"subnet\":\"2001:db8:1::/64\"", top: """
             "cni.dev/valid-attachments":[{"containerID":"a","ifname":"eth0"}]
             """)
         #expect(try f.run("GC", gc).status == 0)
-        #expect(!FileManager.default.fileExists(atPath: dead))
-        #expect(FileManager.default.fileExists(atPath: alive))
+        #expect(!FileManager.default.fileExists(atPath: dead) && !FileManager.default.fileExists(atPath: deadLease))
+        #expect(FileManager.default.fileExists(atPath: alive) && FileManager.default.fileExists(atPath: aliveLease))
         #expect(f.leases == ["2001:db8:1::2": "a\r\neth0"])
     }
 
