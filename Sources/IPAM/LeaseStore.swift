@@ -15,9 +15,9 @@ import IPAddressing
 /// allocations, the largest kernel cost of a host-local6 ADD under churn). Where attributes are not
 /// kept, and after a rebuild, it is a file of its own listing the addresses; both are read. The index
 /// is written *before* a lease is created and every entry is checked against the lease file when read,
-/// so a process killed at any point leaves nothing the next call cannot free. Leases another program (the reference plugin)
-/// creates are noticed through `last_reserved_ip.<set>`, which it rewrites on every allocation: when that
-/// file is not as we last left it, the index is rebuilt from the directory once.
+/// so a process killed at any point leaves nothing the next call cannot free. Leases another program
+/// (the reference plugin) creates are noticed through `last_reserved_ip.<set>`, which it rewrites on
+/// every allocation: when that file is not as we last left it, the index is rebuilt once.
 ///
 /// Every method other than `init` must be called with the lock held (`withLock`). Within one hold
 /// nobody else changes the store, so what was read or written once is remembered until the lock is
