@@ -5,7 +5,8 @@ import Testing
 /// counts twice per pod. Two things it does by default on Linux are no use to a plugin and are
 /// skipped by `Sources/ProcessStart` with hack/build.sh: reading /proc/self/maps to find argv, and
 /// searching for `swift-backtrace` beside the runtime (≈ 0.1 ms of CPU per process together,
-/// interleaved A/B of 1000 VERSION calls). strace shows whether the release binaries still do them.
+/// four alternating batches of 1000 VERSION calls). strace shows whether the release binaries still
+/// do them.
 @Suite("process start-up", .serialized)
 struct StartupTests {
     static let strace = "/usr/bin/strace"
