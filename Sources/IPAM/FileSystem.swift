@@ -40,9 +40,9 @@ public enum FileSystem {
         try read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// Writes `bytes` to a fresh temporary file next to `path`, then either renames it over
-    /// `path` (`exclusive == false`) or links it to `path` only if `path` does not exist yet.
-    /// Either way `path` never exists half-written. Returns false when `exclusive` and `path` exists.
+    /// Writes `bytes` to a fresh temporary file next to `path`, then renames it over `path`, so
+    /// `path` never exists half-written. (A lease, which must not replace one, is linked instead:
+    /// `createTemporary` + `link`.)
     ///
     /// Not fsync'd, like the reference host-local: a process killed at any point leaves whole files
     /// (the bytes are in the page cache before the rename/link), and only a kernel crash or power
@@ -50,20 +50,14 @@ public enum FileSystem {
     /// ext4 journal commit shared with every other writer on the disk: 0.3–8 ms each on a busy
     /// node, four per ADD, which made host-local6 ADD several times slower than the reference
     /// (docs/benchmarks.md).
-    @discardableResult
-    static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String, mode: mode_t = 0o600,
-                                exclusive: Bool = false) throws(Failure) -> Bool {
+    static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String,
+                                mode: mode_t = 0o600) throws(Failure) {
         let tmp = try createTemporary(bytes, in: temporaryDirectory, mode: mode).path
-        if exclusive {
-            defer { unlink(tmp) }
-            return try link(tmp, to: path)
-        }
         if rename(tmp, path) != 0 {
             let e = errno
             unlink(tmp)
             throw Failure(operation: "replacing", path: path, errno: e)
         }
-        return true
     }
 
     /// A fresh file `<directory>/.tmp-<pid><suffix>` holding `bytes` and, where the file system
