@@ -344,7 +344,10 @@ phase_throughput() {
     ns_batch del "${pods[@]}" "${node[@]}"
 }
 
-# ADD and DEL with M pods already attached (each in its own namespace), M = 10, 100, 1000.
+# ADD and DEL with M pods already attached (each in its own namespace), M = 10, 100, 1000: one node
+# per size and implementation, all filled first; then the samples go round the sizes and alternate
+# the implementations, so every size is measured under the same load of a shared machine (taken one
+# size after another, minutes apart, the rows differed by more than the nodes did).
 fill() {  # SCENARIO IMPL NODE FROM TO OFFSET: ADD pods spods[OFFSET+FROM..OFFSET+TO) with 8 workers
     local s=$1 impl=$2 node=$3 from=$4 to=$5 off=$6 j
     bg_pids=()
@@ -358,29 +361,35 @@ fill() {  # SCENARIO IMPL NODE FROM TO OFFSET: ADD pods spods[OFFSET+FROM..OFFSE
     bg_pids=()
 }
 
+rotated() {  # K ITEM... → the items starting from the K-th (mod count), one per line
+    local k=$1 j; shift
+    local items=("$@")
+    for ((j = 0; j < ${#items[@]}; j++)); do echo "${items[$(((k + j) % ${#items[@]}))]}"; done
+}
+
 phase_scale() {
-    local s=$1 impl m i have=0
-    declare -A node=([ours]=$tag-$s-sours [ref]=$tag-$s-sref)
-    for impl in ours ref; do
-        new_node "${node[$impl]}"
-        write_conf "$s" "$impl" "$work/data/${node[$impl]}" "$work/conf.${node[$impl]}"
-    done
-    local maxm=${scale_sizes[-1]}
-    new_pods $((2 * maxm)); spods=("${pods[@]}")
+    local s=$1 impl m i off=0 total=0
+    declare -A node
+    for m in "${scale_sizes[@]}"; do total=$((total + m)); done
+    new_pods $((2 * total)); spods=("${pods[@]}")
     new_pods $((2 * scale_samples * ${#scale_sizes[@]})); local extra=("${pods[@]}") e=0
     for m in "${scale_sizes[@]}"; do
         for impl in ours ref; do
-            local off=0; [[ $impl == ref ]] && off=$maxm
+            node[$impl.$m]=$tag-$s-s$m$impl
+            new_node "${node[$impl.$m]}"
+            write_conf "$s" "$impl" "$work/data/${node[$impl.$m]}" "$work/conf.${node[$impl.$m]}"
             local t0=$EPOCHREALTIME
-            fill "$s" "$impl" "${node[$impl]}" "$have" "$m" "$off"
+            fill "$s" "$impl" "${node[$impl.$m]}" 0 "$m" "$off"
+            off=$((off + m))
             log "  $s: $impl node filled to $m pods ($(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s)"
         done
-        have=$m
-        for ((i = 1; i <= scale_samples; i++)); do
+    done
+    for ((i = 1; i <= scale_samples; i++)); do
+        for m in $(rotated "$i" "${scale_sizes[@]}"); do
             for impl in $(order "$i"); do
                 local pod=${extra[$e]}; e=$((e + 1))
-                record "$s.add@$m" "$impl" "$(call "$s" "$impl" ADD "${node[$impl]}" "$pod" "x$m-$i" "$work/out/$s.x.$impl.$m.$i")"
-                record "$s.del@$m" "$impl" "$(call "$s" "$impl" DEL "${node[$impl]}" "$pod" "x$m-$i" "$work/out/$s.x.$impl.$m.$i")"
+                record "$s.add@$m" "$impl" "$(call "$s" "$impl" ADD "${node[$impl.$m]}" "$pod" "x$m-$i" "$work/out/$s.x.$impl.$m.$i")"
+                record "$s.del@$m" "$impl" "$(call "$s" "$impl" DEL "${node[$impl.$m]}" "$pod" "x$m-$i" "$work/out/$s.x.$impl.$m.$i")"
             done
         done
     done
@@ -389,53 +398,64 @@ phase_scale() {
 
 # Kernel floor: the same attach (veth with its peer born in the pod, port of the bridge, up; NODAD
 # address, up, default route in the pod) as two `ip -batch` files, one per namespace; one
-# ip6tables-restore with the masquerade chain of one pod; the veth delete alone. With M > 0, M pods
-# are attached the same way first (in bulk, not timed): how much the kernel and ip6tables themselves
-# slow down with a full node, the floor for "ADD with M pods attached".
-phase_floor() {
-    local m=${1:-0} node=$tag-floor$1 i j
+# ip6tables-restore with the masquerade chain of one pod; the veth delete alone. A node with M > 0
+# has M pods attached the same way first (in bulk, not timed): how much the kernel and ip6tables
+# themselves slow down with a full node, the floor for "ADD with M pods attached". As for the
+# scaling rows, the nodes of all sizes exist together and the samples go round them.
+floor_node() {  # M → node $tag-floor$M, a bridge with M pods attached (their names added to floor_pods)
+    local m=$1 node=$tag-floor$1 j
     new_node "$node"
     printf 'link add cni6b type bridge\naddr add fd42:b:f::1/64 dev cni6b nodad\nlink set cni6b up\n' > "$work/floor0"
     ip -n "$node" -batch "$work/floor0"
-    local attached=()
-    if ((m > 0)); then
-        new_pods "$m"; attached=("${pods[@]}")
-        : > "$work/floorpre1"; printf '*nat\n' > "$work/floorpre3"
-        for ((j = 1; j <= m; j++)); do
-            printf 'link add vethp%d type veth peer name eth0 netns %s\nlink set vethp%d master cni6b up\n' "$j" "${attached[$((j - 1))]}" "$j" >> "$work/floorpre1"
-            local pchain; pchain=CNI-$(printf 'floorpre%016d' "$j")
-            printf ':%s - [0:0]\n-A %s -d fc00::/7 -j ACCEPT\n-A %s -d ff00::/8 -j ACCEPT\n-A %s -j MASQUERADE\n-A POSTROUTING -s fd42:b:f::1:%x/128 -j %s\n' \
-                "$pchain" "$pchain" "$pchain" "$pchain" "$j" "$pchain" >> "$work/floorpre3"
-        done
-        printf 'COMMIT\n' >> "$work/floorpre3"
-        ip -n "$node" -batch "$work/floorpre1"
-        for ((j = 1; j <= m; j++)); do
-            printf 'addr add fd42:b:f::1:%x/64 dev eth0 nodad\nlink set eth0 up\nroute add default via fd42:b:f::1 dev eth0\n' "$j" \
-                | ip -n "${attached[$((j - 1))]}" -batch -
-        done
-        ip netns exec "$node" ip6tables-restore --noflush -w < "$work/floorpre3"
-    fi
-    new_pods "$floor_samples"
+    ((m > 0)) || return 0
+    new_pods "$m"; local attached=("${pods[@]}")
+    floor_pods+=("${attached[@]}")
+    : > "$work/floorpre1"; printf '*nat\n' > "$work/floorpre3"
+    for ((j = 1; j <= m; j++)); do
+        printf 'link add vethp%d type veth peer name eth0 netns %s\nlink set vethp%d master cni6b up\n' "$j" "${attached[$((j - 1))]}" "$j" >> "$work/floorpre1"
+        local pchain; pchain=CNI-$(printf 'floorpre%016d' "$j")
+        printf ':%s - [0:0]\n-A %s -d fc00::/7 -j ACCEPT\n-A %s -d ff00::/8 -j ACCEPT\n-A %s -j MASQUERADE\n-A POSTROUTING -s fd42:b:f::1:%x/128 -j %s\n' \
+            "$pchain" "$pchain" "$pchain" "$pchain" "$j" "$pchain" >> "$work/floorpre3"
+    done
+    printf 'COMMIT\n' >> "$work/floorpre3"
+    ip -n "$node" -batch "$work/floorpre1"
+    for ((j = 1; j <= m; j++)); do
+        printf 'addr add fd42:b:f::1:%x/64 dev eth0 nodad\nlink set eth0 up\nroute add default via fd42:b:f::1 dev eth0\n' "$j" \
+            | ip -n "${attached[$((j - 1))]}" -batch -
+    done
+    ip netns exec "$node" ip6tables-restore --noflush -w < "$work/floorpre3"
+}
+
+floor_attach() {  # M I POD: one timed attach (and masquerade) of POD on node M
+    local m=$1 i=$2 pod=$3 node=$tag-floor$1 a b c ping
+    printf 'link add vethf%d type veth peer name eth0 netns %s\nlink set vethf%d master cni6b up\n' "$i" "$pod" "$i" > "$work/floor1.$i"
+    printf 'addr add fd42:b:f::%x/64 dev eth0 nodad\nlink set eth0 up\nroute add default via fd42:b:f::1 dev eth0\n' $((i + 1)) > "$work/floor2.$i"
+    local chain; chain=CNI-$(printf 'floor%019d' "$i")
+    printf '*nat\n:%s - [0:0]\n-A %s -d fc00::/7 -j ACCEPT\n-A %s -d ff00::/8 -j ACCEPT\n-A %s -j MASQUERADE\n-A POSTROUTING -s fd42:b:f::%x/128 -j %s\nCOMMIT\n' \
+        "$chain" "$chain" "$chain" "$chain" $((i + 1)) "$chain" > "$work/floor3.$i"
+    read -r a _ < <("$nsrun" -n "/run/netns/$node" -- ip -batch "$work/floor1.$i")
+    read -r b _ _ ping < <("$nsrun" -n "/run/netns/$pod" -p "/run/netns/$pod" -g fd42:b:f::1 -- ip -batch "$work/floor2.$i")
+    read -r c _ < <("$nsrun" -n "/run/netns/$node" -i "$work/floor3.$i" -- ip6tables-restore --noflush -w)
+    echo $((a + b)) >> "$work/res/floor.attach@$m"
+    echo $((a + b + c)) >> "$work/res/floor.attachmasq@$m"
+    echo "$ping" >> "$work/res/floor.attach.ping@$m"
+}
+
+phase_floor() {  # SIZE...: one node per size; attaches, then deletes, going round the sizes
+    local m i d nodes=()
+    floor_pods=()
+    for m in "$@"; do floor_node "$m"; nodes+=("$tag-floor$m"); done
+    new_pods $((floor_samples * $#)); local sp=("${pods[@]}") e=0
     for ((i = 1; i <= floor_samples; i++)); do
-        local pod=${pods[$((i - 1))]}
-        printf 'link add vethf%d type veth peer name eth0 netns %s\nlink set vethf%d master cni6b up\n' "$i" "$pod" "$i" > "$work/floor1.$i"
-        printf 'addr add fd42:b:f::%x/64 dev eth0 nodad\nlink set eth0 up\nroute add default via fd42:b:f::1 dev eth0\n' $((i + 1)) > "$work/floor2.$i"
-        local chain; chain=CNI-$(printf 'floor%019d' "$i")
-        printf '*nat\n:%s - [0:0]\n-A %s -d fc00::/7 -j ACCEPT\n-A %s -d ff00::/8 -j ACCEPT\n-A %s -j MASQUERADE\n-A POSTROUTING -s fd42:b:f::%x/128 -j %s\nCOMMIT\n' \
-            "$chain" "$chain" "$chain" "$chain" $((i + 1)) "$chain" > "$work/floor3.$i"
-        local a b c d
-        read -r a _ < <("$nsrun" -n "/run/netns/$node" -- ip -batch "$work/floor1.$i")
-        read -r b _ _ ping < <("$nsrun" -n "/run/netns/$pod" -p "/run/netns/$pod" -g fd42:b:f::1 -- ip -batch "$work/floor2.$i")
-        read -r c _ < <("$nsrun" -n "/run/netns/$node" -i "$work/floor3.$i" -- ip6tables-restore --noflush -w)
-        echo $((a + b)) >> "$work/res/floor.attach@$m"
-        echo $((a + b + c)) >> "$work/res/floor.attachmasq@$m"
-        echo "$ping" >> "$work/res/floor.attach.ping@$m"
+        for m in $(rotated "$i" "$@"); do floor_attach "$m" "$i" "${sp[$e]}"; e=$((e + 1)); done
     done
     for ((i = 1; i <= floor_samples; i++)); do
-        read -r d _ < <("$nsrun" -n "/run/netns/$node" -- ip link del "vethf$i")
-        echo "$d" >> "$work/res/floor.del@$m"
+        for m in $(rotated "$i" "$@"); do
+            read -r d _ < <("$nsrun" -n "/run/netns/$tag-floor$m" -- ip link del "vethf$i")
+            echo "$d" >> "$work/res/floor.del@$m"
+        done
     done
-    ns_batch del "${pods[@]}" "${attached[@]}" "$node"
+    ns_batch del "${sp[@]}" "${floor_pods[@]}" "${nodes[@]}"
 }
 
 # ---------------------------------------------------------------- run
@@ -454,11 +474,9 @@ for s in $rows; do
     log "${S_TITLE[$s]}: scaling (${scale_sizes[*]} pods attached)"
     phase_scale "$s"
 done
-log "kernel floor"
-phase_floor 0
 floor_scale=${scale_sizes[-1]}
-log "kernel floor with $floor_scale pods attached"
-phase_floor "$floor_scale"
+log "kernel floor, with 0 and $floor_scale pods attached"
+phase_floor 0 "$floor_scale"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- table
