@@ -184,7 +184,7 @@ row() { printf '| %s |\n' "$(IFS='|'; echo "$*" | sed 's/|/ | /g')" >> "$table";
 leftovers() {  # NODE DATADIR
     local links leases rules
     links=$(ip -n "$1" -o link show 2>/dev/null | awk -F': ' '$2 != "lo" && $2 !~ /^cni6b/' | wc -l)
-    leases=$(find "$2" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name seen 2>/dev/null | wc -l)
+    leases=$(find "$2" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -name seen ! -name '.spare-*' 2>/dev/null | wc -l)
     rules=$("$nsrun" -n "/run/netns/$1" -o "$work/save.txt" -- ip6tables-save -t nat >/dev/null; grep -c -- '-j CNI-' "$work/save.txt")
     echo $((links + leases + rules))
 }

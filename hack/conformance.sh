@@ -489,7 +489,7 @@ many() {
         v=$(ip -n "$1" -o link show type veth | grep -v uplink); [ -z "$v" ] || { echo "veths: $v"; exit 1; }
         r=$(ip -n "$1" -6 route show | grep -E "^fd42:[0-9a-f:]+ "); [ -z "$r" ] || { echo "routes: $r"; exit 1; }
         c=$(ip netns exec "$1" ip6tables-save -t nat | grep -F "name: \\\"$3\\\""); [ -z "$c" ] || { echo "nat: $c"; exit 1; }
-        l=$(find "$2/ipam/$3" -type f ! -name lock ! -name "last_reserved_ip.*" ! -path "*/.v6cni/seen"); [ -z "$l" ] || { echo "leases: $l"; exit 1; }
+        l=$(find "$2/ipam/$3" -type f ! -name lock ! -name "last_reserved_ip.*" ! -path "*/.v6cni/seen" ! -path "*/.v6cni/.spare-*"); [ -z "$l" ] || { echo "leases: $l"; exit 1; }
         r=$(find "$2/cache" -type f); [ -z "$r" ] || { echo "cache: $r"; exit 1; }' _ "$NODE" "$work" "$net"
 }
 many "$ula" mb

@@ -140,7 +140,7 @@ residue() {
         nat=$(ip6tables-save 2>/dev/null | grep -E -- '^-A .*(fd42:|id: \\"[0-9a-f]{64}\\")')
         [ -n "$nat" ] && problems+=("firewall rules left: $nat")
         local leases
-        leases=$(find "$work/ipam/$net" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -path '*/.v6cni/seen' 2>/dev/null)
+        leases=$(find "$work/ipam/$net" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -path '*/.v6cni/seen' ! -path '*/.v6cni/.spare-*' 2>/dev/null)
         [ -n "$leases" ] && problems+=("leases left: $leases")
         local cache
         cache=$(find /var/lib/cni -type f 2>/dev/null)

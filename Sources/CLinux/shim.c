@@ -31,3 +31,7 @@ int v6cni_private_proc(void) {
     return -1;
 #endif
 }
+
+int v6cni_rename_noreplace(const char *from, const char *to) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */);
+}

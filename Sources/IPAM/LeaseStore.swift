@@ -15,7 +15,8 @@ import IPAddressing
 /// allocations, the largest kernel cost of a host-local6 ADD under churn). Where attributes are not
 /// kept, and after a rebuild, it is a file of its own listing the addresses; both are read. The index
 /// is written *before* a lease is created and every entry is checked against the lease file when read,
-/// so a process killed at any point leaves nothing the next call cannot free. Leases another program
+/// so a process killed at any point leaves nothing the next call cannot free. A freed lease file is
+/// kept as a spare for the next ADD (`SpareFiles`) instead of removed. Leases another program
 /// (the reference plugin) creates are noticed through `last_reserved_ip.<set>`, which it rewrites on
 /// every allocation: when that file is not as we last left it, the index is rebuilt once.
 ///
@@ -26,6 +27,7 @@ import IPAddressing
 public final class LeaseStore {
     public let directory: String
     let indexDirectory: String
+    let spares: SpareFiles
     private var indexCache: [Owner: [IPAddress]] = [:]
     private var seenCache: [String]?
     private var lastReservedCache: [Int: String?] = [:]  // set → file content, nil when it does not exist
@@ -55,6 +57,7 @@ public final class LeaseStore {
     public init(dataDir: String, network: String) {
         directory = "\(dataDir)/\(network)"
         indexDirectory = "\(directory)/.v6cni"
+        spares = SpareFiles(directory: indexDirectory)
     }
 
     /// Runs `body` holding the store's lock (creating the directories on first use).
@@ -155,9 +158,14 @@ public final class LeaseStore {
         if isLeased(a) { return false }
         let held = try indexEntries(owner)
         let entries = held.contains(a) ? held : held + [a]
-        // Its own suffix: writeIndex below may need the plain temporary while this one is alive.
-        let lease = try FileSystem.createTemporary(owner.fileContent, in: indexDirectory, suffix: "-lease",
-                                                   attribute: (Self.indexAttribute, Self.listing(entries)))
+        // A spare DEL left, else a new file; its own suffix: writeIndex below may need the plain
+        // temporary while this one is alive.
+        let attribute = (name: Self.indexAttribute, value: Self.listing(entries))
+        var lease = spares.take(owner.fileContent, attribute: attribute)
+        if lease == nil {
+            lease = try FileSystem.createTemporary(owner.fileContent, in: indexDirectory, suffix: "-lease", attribute: attribute)
+        }
+        guard let lease else { return false }
         defer { unlink(lease.path) }
         // Intent first: a crash after this leaves an entry DEL can clear. An owner's first address
         // makes the lease file's inode its index too.
@@ -182,7 +190,7 @@ public final class LeaseStore {
     @discardableResult
     public func release(_ owner: Owner) throws(FileSystem.Failure) -> [IPAddress] {
         let held = try addresses(of: owner)
-        for a in held { try FileSystem.remove(leasePath(a)) }
+        for a in held where !spares.keep(leasePath(a)) { try FileSystem.remove(leasePath(a)) }
         try removeIndex(owner)
         if !owner.ifname.isEmpty, try !indexEntries(Owner(containerID: owner.containerID, ifname: "")).isEmpty {
             try removeIndex(Owner(containerID: owner.containerID, ifname: ""))
@@ -192,7 +200,7 @@ public final class LeaseStore {
 
     /// Frees one address if `owner` holds it.
     public func release(_ a: IPAddress, of owner: Owner) throws(FileSystem.Failure) {
-        if try self.owner(of: a) == owner { try FileSystem.remove(leasePath(a)) }
+        if try self.owner(of: a) == owner, !spares.keep(leasePath(a)) { try FileSystem.remove(leasePath(a)) }
         let rest = try indexEntries(owner).filter { $0 != a }
         if rest.isEmpty { try removeIndex(owner) } else { try writeIndex(owner, rest) }
     }

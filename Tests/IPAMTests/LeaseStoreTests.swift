@@ -23,8 +23,9 @@ import IPAddressing
 
     func locked<T>(_ body: () throws -> T) throws -> T { try store.withLock(timeout: 5, body) }
 
-    /// Index file names only (no `seen`, no temporaries).
-    var indexFiles: [String] { listing(indexDir).filter { $0 != "seen" && !$0.hasPrefix(".tmp-") } }
+    /// Index file names only (no `seen`, no temporaries, no spares).
+    var indexFiles: [String] { listing(indexDir).filter { $0 != "seen" && !$0.hasPrefix(".tmp-") && !$0.hasPrefix(".spare-") } }
+    var spares: [String] { listing(indexDir).filter { $0.hasPrefix(".spare-") }.sorted() }
 
     @Test func layoutIsTheReferenceOneWithPrivateModes() throws {
         let ok = try locked { try store.reserve(ip("2001:db8:1::2"), for: x, rangeSet: 0) }
@@ -47,6 +48,55 @@ import IPAddressing
         let lease = inode("\(dir)/2001:db8:1::2"), index = inode("\(indexDir)/ctrX.65746830")
         #expect(lease != nil && lease?.number == index?.number && lease?.links == 2)
         #expect(listing(indexDir).allSatisfy { !$0.hasPrefix(".tmp-") })
+    }
+
+    /// DEL keeps the freed lease file as a spare and the next ADD rewrites it: no inode made or freed.
+    @Test func aFreedLeaseFileBecomesTheNextLease() throws {
+        let long = LeaseStore.Owner(containerID: "a-container-id-longer-than-the-next-one", ifname: "eth0")
+        #expect(try locked { try store.reserve(ip("2001:db8:1::2"), for: long, rangeSet: 0) })
+        let first = try #require(inode("\(dir)/2001:db8:1::2"))
+        #expect(try locked { try store.release(long) } == [ip("2001:db8:1::2")])
+        #expect(!fileExists("\(dir)/2001:db8:1::2"))
+        #expect(indexFiles.isEmpty && spares == [".spare-0"])
+        #expect(inode("\(indexDir)/.spare-0")?.number == first.number && inode("\(indexDir)/.spare-0")?.links == 1)
+        #expect(try locked { try store.addresses(of: long) }.isEmpty)
+
+        #expect(try locked { try store.reserve(ip("2001:db8:1::3"), for: y, rangeSet: 0) })
+        let second = try #require(inode("\(dir)/2001:db8:1::3"))
+        #expect(second.number == first.number && second.links == 2)  // lease and index entry
+        #expect(fileBytes("\(dir)/2001:db8:1::3") == Array("ctrY\r\neth0".utf8))  // shorter: cut to length
+        #expect(indexText("\(indexDir)/ctrY.65746830") == "2001:db8:1::3\n")
+        #expect(spares.isEmpty && indexFiles == ["ctrY.65746830"])
+        #expect(try locked { try store.addresses(of: y) } == [ip("2001:db8:1::3")])
+        #expect(try store.owner(of: ip("2001:db8:1::2")) == nil)
+    }
+
+    /// At most four spares; one that still has a second name (a process killed mid-DEL, before the
+    /// index entry went) is dropped, never rewritten under that name.
+    @Test func sparesAreFewAndNeverShared() throws {
+        let owners = (0..<6).map { LeaseStore.Owner(containerID: "c\($0)", ifname: "eth0") }
+        let reserved = try locked { try owners.enumerated().map { (i, o) in try store.reserve(ip("2001:db8:1::\(i + 10)"), for: o, rangeSet: 0) } }
+        #expect(reserved == Array(repeating: true, count: 6))
+        try locked { for o in owners { _ = try store.release(o) } }
+        #expect(spares == [".spare-0", ".spare-1", ".spare-2", ".spare-3"])
+        #expect(listing(dir).filter { IPAddress($0) != nil }.isEmpty && indexFiles.isEmpty)
+        let kept = try #require(inode("\(indexDir)/.spare-1"))
+        #expect(link("\(indexDir)/.spare-0", "\(scratch.path)/other") == 0)
+
+        #expect(try locked { try store.reserve(ip("2001:db8:1::20"), for: x, rangeSet: 0) })
+        #expect(fileText("\(scratch.path)/other") == "c0\r\neth0")  // untouched
+        #expect(inode("\(scratch.path)/other")?.links == 1)
+        #expect(inode("\(dir)/2001:db8:1::20")?.number != kept.number)  // a file of its own this time
+        #expect(spares == [".spare-1", ".spare-2", ".spare-3"])
+        #expect(try locked { try store.reserve(ip("2001:db8:1::21"), for: y, rangeSet: 0) })
+        #expect(inode("\(dir)/2001:db8:1::21")?.number == kept.number)
+        #expect(spares == [".spare-2", ".spare-3"])
+        // Not ours to rewrite: another mode (a lease the reference plugin made is 0644).
+        #expect(chmod("\(indexDir)/.spare-2", 0o644) == 0)
+        #expect(try locked { try store.reserve(ip("2001:db8:1::22"), for: LeaseStore.Owner(containerID: "z", ifname: "eth0"), rangeSet: 0) })
+        #expect(spares == [".spare-3"])
+        #expect(mode("\(dir)/2001:db8:1::22") == 0o600)
+        #expect(try locked { try store.addresses(of: x) + store.addresses(of: y) } == [ip("2001:db8:1::20"), ip("2001:db8:1::21")])
     }
 
     @Test func reserveRefusesATakenAddressWithoutTouchingIt() throws {

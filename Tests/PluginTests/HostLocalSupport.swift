@@ -80,10 +80,10 @@ final class HostLocalFixture {
         leases.filter { $0.value.hasPrefix("\(containerID)\r\n") || $0.value == containerID }.keys.sorted()
     }
 
-    /// Our index files (owner name → listed addresses), without `seen` and temporaries.
+    /// Our index files (owner name → listed addresses), without `seen`, temporaries and spares.
     var indexFiles: [String: [String]] {
         var out: [String: [String]] = [:]
-        for name in HL.listing(indexDir) where name != "seen" && !name.hasPrefix(".tmp-") {
+        for name in HL.listing(indexDir) where name != "seen" && !name.hasPrefix(".tmp-") && !name.hasPrefix(".spare-") {
             out[name] = (HL.indexText("\(indexDir)/\(name)") ?? "").split(separator: "\n").map(String.init)
         }
         return out

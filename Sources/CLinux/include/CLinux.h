@@ -16,4 +16,8 @@ extern pid_t gettid(void);
  * (ENOSYS before Linux 5.2, EPERM without CAP_SYS_ADMIN, EACCES under an LSM that refuses it).
  * It lives while any fd into it is open. */
 int v6cni_private_proc(void);
+
+/* rename(2) that fails with EEXIST instead of replacing `to` (renameat2 RENAME_NOREPLACE); EINVAL
+ * where the file system cannot do that. */
+int v6cni_rename_noreplace(const char *from, const char *to);
 #endif
