@@ -59,6 +59,8 @@ import IPAddressing
         #expect(!fileExists("\(dir)/2001:db8:1::2"))
         #expect(indexFiles.isEmpty && spares == [".spare-0"])
         #expect(inode("\(indexDir)/.spare-0")?.number == first.number && inode("\(indexDir)/.spare-0")?.links == 1)
+        // Nothing names the departed owner: its text is blanked, its length kept.
+        #expect(fileText("\(indexDir)/.spare-0") == String(repeating: " ", count: "\(long.containerID)\r\neth0".utf8.count))
         #expect(try locked { try store.addresses(of: long) }.isEmpty)
 
         #expect(try locked { try store.reserve(ip("2001:db8:1::3"), for: y, rangeSet: 0) })
@@ -84,7 +86,7 @@ import IPAddressing
         #expect(link("\(indexDir)/.spare-0", "\(scratch.path)/other") == 0)
 
         #expect(try locked { try store.reserve(ip("2001:db8:1::20"), for: x, rangeSet: 0) })
-        #expect(fileText("\(scratch.path)/other") == "c0\r\neth0")  // untouched
+        #expect(fileText("\(scratch.path)/other") == "        ")  // untouched (c0's eight bytes, blanked)
         #expect(inode("\(scratch.path)/other")?.links == 1)
         #expect(inode("\(dir)/2001:db8:1::20")?.number != kept.number)  // a file of its own this time
         #expect(spares == [".spare-1", ".spare-2", ".spare-3"])
