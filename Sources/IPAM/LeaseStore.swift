@@ -161,11 +161,12 @@ public final class LeaseStore {
         // A spare DEL left, else a new file; its own suffix: writeIndex below may need the plain
         // temporary while this one is alive.
         let attribute = (name: Self.indexAttribute, value: Self.listing(entries))
-        var lease = spares.take(owner.fileContent, attribute: attribute)
-        if lease == nil {
+        let lease: (path: String, attributeSet: Bool)
+        if let spare = spares.take(owner.fileContent, attribute: attribute) {
+            lease = spare
+        } else {
             lease = try FileSystem.createTemporary(owner.fileContent, in: indexDirectory, suffix: "-lease", attribute: attribute)
         }
-        guard let lease else { return false }
         defer { unlink(lease.path) }
         // Intent first: a crash after this leaves an entry DEL can clear. An owner's first address
         // makes the lease file's inode its index too.

@@ -9,8 +9,8 @@ import CLinux
 /// one creation was a tenth of host-local6's CPU; recycling the inode DEL would have freed skips
 /// both the free and the walk.
 ///
-/// A spare holds only spaces, and is reused only while it is its inode's one name: one left still linked from
-/// an index entry (a process killed mid-DEL) is dropped, never rewritten under that entry.
+/// A spare holds only spaces, and is reused only while it is its inode's one name: one still linked
+/// from an index entry (a process killed mid-DEL) is dropped, never rewritten under that entry.
 struct SpareFiles {
     let directory: String
     static let slots = 4
@@ -32,9 +32,9 @@ struct SpareFiles {
         return false
     }
 
-    /// A spare rewritten to hold exactly `bytes` and, where the file system keeps user attributes,
-    /// `attribute` (`attributeSet`). Like a temporary, the caller links it into place and removes
-    /// the slot's name. nil when there is none to take (then the caller creates a file).
+    /// A spare rewritten to hold exactly `bytes` and `attribute` (so `attributeSet` is true). Like a
+    /// temporary, the caller links it into place and removes the slot's name. nil when there is
+    /// none to take (then the caller creates a file).
     func take(_ bytes: [UInt8], attribute: (name: String, value: [UInt8])) -> (path: String, attributeSet: Bool)? {
         for slot in 0..<Self.slots {
             let spare = path(slot)
