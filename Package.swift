@@ -31,7 +31,7 @@ let package = Package(
 
         .testTarget(name: "IPAddressingTests", dependencies: ["IPAddressing"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "IPAddressing"]),
-        .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
+        .testTarget(name: "IPAMTests", dependencies: ["IPAM", "CLinux"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CLinux"]),
         .testTarget(name: "FirewallTests", dependencies: ["Firewall", "Spawn"]),
         .testTarget(name: "PluginTests", dependencies: ["CLinux", "IPAddressing"]),

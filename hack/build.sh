@@ -25,6 +25,18 @@ bindir=$(swift build -c release --scratch-path "$root/.build-release" --show-bin
 mkdir -p "$out"
 for exe in host-local6 bridge6 ptp6; do
     install -m 0755 "$bindir/$exe" "$out/$exe"
+done
+# bridge6 and ptp6 run host-local6 in their own process when the file CNI_PATH names is this very
+# host-local6 (Sources/IPAM/CompanionIPAM.swift): they carry its build-id, written after a marker.
+id=$(readelf -n "$out/host-local6" | awk '/Build ID:/ { print $3 }')
+[[ $id =~ ^[0-9a-f]{40}$ ]] || { echo "error: no 20-byte build-id in $out/host-local6" >&2; exit 1; }
+marker=v6cni:host-local6-build-id:
+for exe in bridge6 ptp6; do
+    at=$(LC_ALL=C grep -obUaF "$marker" "$out/$exe" | cut -d: -f1)
+    [[ $at =~ ^[0-9]+$ ]] || { echo "error: $out/$exe has not exactly one $marker" >&2; exit 1; }
+    printf "$(sed 's/../\\x&/g' <<<"$id")" | dd of="$out/$exe" bs=1 seek=$((at + 28)) conv=notrunc status=none
+done
+for exe in host-local6 bridge6 ptp6; do
     deps=$(ldd "$out/$exe" 2>&1 || true)
     if [[ $deps == *"not a dynamic executable"* ]]; then
         echo "built $out/$exe ($(du -h "$out/$exe" | cut -f1), static)"

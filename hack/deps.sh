@@ -2,7 +2,7 @@
 # Installs the Debian packages a task needs, only those missing.
 # Usage: hack/deps.sh build|test|demo|conformance|podman
 set -euo pipefail
-pkgs=(libnl-3-dev libnl-route-3-dev pkg-config)
+pkgs=(libnl-3-dev libnl-route-3-dev pkg-config binutils)
 case "${1:-build}" in
     build) ;;
     test) pkgs+=(iproute2 iptables containernetworking-plugins iputils-ping jq time gcc libc6-dev strace) ;;

@@ -30,7 +30,8 @@ public struct Delegate {
     }
 
     /// ADD started as a child process: the interface plugin makes its links while the IPAM plugin
-    /// picks the addresses.
+    /// picks the addresses. The host-local6 built with this executable runs here and now instead
+    /// (`CompanionIPAM`): its process would cost more than its work.
     public func startAdd() throws(CNIError) -> PendingAdd { PendingAdd(delegate: self, pending: try launch(.add)) }
 
     /// An IPAM ADD under way; `result()` waits for it once, later calls give the same outcome.
@@ -75,20 +76,29 @@ public struct Delegate {
     /// interface apart while the IPAM plugin releases the addresses.
     public func startDel() throws(CNIError) -> Pending { try launch(.del) }
 
-    /// An IPAM call under way.
+    /// An IPAM call under way, or already answered in this process.
     public struct Pending {
+        enum Run {
+            case child(RunningChild)
+            case finished(SpawnResult)
+        }
         let delegate: Delegate
         let command: Command
         let path: String
-        let child: RunningChild
+        let run: Run
 
         /// The plugin's stdout, or its error (code kept) as `invoke` reports it.
         public func wait() throws(CNIError) -> [UInt8] {
             let result: SpawnResult
-            do {
-                result = try child.wait()
-            } catch {
-                throw CNIError(.ioFailure, "running IPAM plugin \(path): \(error)")
+            switch run {
+            case .finished(let answered):
+                result = answered
+            case .child(let child):
+                do {
+                    result = try child.wait()
+                } catch {
+                    throw CNIError(.ioFailure, "running IPAM plugin \(path): \(error)")
+                }
             }
             return try delegate.interpret(result, command)
         }
@@ -104,9 +114,16 @@ public struct Delegate {
         }
         var env = PluginMain.currentEnvironment()
         env["CNI_COMMAND"] = command.rawValue
+        // Only ADD: a DEL's child runs while the kernel deletes the veth, which waits for RCU rather
+        // than a CPU, so there the child costs no wall time and in-process work would add to it
+        // (CHECK, STATUS and GC are rare).
+        if command == .add, CompanionIPAM.isCompanion(path) {
+            return Pending(delegate: self, command: command, path: path,
+                           run: .finished(CompanionIPAM.run(environment: env, config: request.rawConfig)))
+        }
         do {
             return Pending(delegate: self, command: command, path: path,
-                           child: try Spawn.start(path, environment: env, stdin: request.rawConfig))
+                           run: .child(try Spawn.start(path, environment: env, stdin: request.rawConfig)))
         } catch {
             throw CNIError(.ioFailure, "running IPAM plugin \(path): \(error)")
         }

@@ -19,8 +19,8 @@ struct Bridge6: Plugin {
         }
         let undo = Undo()
         do {
-            // The IPAM plugin runs in its own process while the veth pair is made, which needs
-            // nothing from it.
+            // A foreign IPAM plugin runs in its own process while the veth pair is made, which
+            // needs nothing from it; the host-local6 built with us answers here at once.
             let ipamAdd = try ipam?.startAdd()
             if let ipam, let ipamAdd {
                 undo.push("releasing the addresses (IPAM DEL)") { if ipamAdd.succeeded { try ipam.del() } }

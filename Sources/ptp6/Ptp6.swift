@@ -23,8 +23,8 @@ struct Ptp6: Plugin {
         }
         let undo = Undo()
         do {
-            // The IPAM plugin runs in its own process while the veth pair and its node end are
-            // made, which need nothing from it.
+            // A foreign IPAM plugin runs in its own process while the veth pair and its node end
+            // are made, which need nothing from it; the host-local6 built with us answers here at once.
             let ipamAdd = try ipam.startAdd()
             undo.push("releasing the addresses (IPAM DEL)") { if ipamAdd.succeeded { try ipam.del() } }
 

@@ -20,4 +20,12 @@ int v6cni_private_proc(void);
 /* rename(2) that fails with EEXIST instead of replacing `to` (renameat2 RENAME_NOREPLACE); EINVAL
  * where the file system cannot do that. */
 int v6cni_rename_noreplace(const char *from, const char *to);
+
+/* The GNU build-id of the host-local6 built with this executable (hack/build.sh writes it into
+ * bridge6 and ptp6 after linking): 20, or 0 where none was written. */
+int v6cni_companion_ipam_id(unsigned char out[20]);
+
+/* The GNU build-id (NT_GNU_BUILD_ID note) of the 64-bit ELF file at `path`: its length, copied to
+ * `out` when it fits in `cap`; -1 for a file without one (a script, another format) or on error. */
+int v6cni_elf_build_id(const char *path, unsigned char *out, int cap);
 #endif
