@@ -396,8 +396,9 @@ phase_scale() {
     ns_batch del "${spods[@]}" "${extra[@]}" "${node[@]}"
 }
 
-# Kernel floor: the same attach (veth with its peer born in the pod, port of the bridge, up; NODAD
-# address, up, default route in the pod) as two `ip -batch` files, one per namespace; one
+# Kernel floor: the same attach (veth with one queue each way and its peer born in the pod, port of
+# the bridge, up; NODAD address, up, default route in the pod) as two `ip -batch` files, one per
+# namespace; one
 # ip6tables-restore with the masquerade chain of one pod; the veth delete alone. A node with M > 0
 # has M pods attached the same way first (in bulk, not timed): how much the kernel and ip6tables
 # themselves slow down with a full node, the floor for "ADD with M pods attached". As for the
@@ -412,7 +413,7 @@ floor_node() {  # M → node $tag-floor$M, a bridge with M pods attached (their 
     floor_pods+=("${attached[@]}")
     : > "$work/floorpre1"; printf '*nat\n' > "$work/floorpre3"
     for ((j = 1; j <= m; j++)); do
-        printf 'link add vethp%d type veth peer name eth0 netns %s\nlink set vethp%d master cni6b up\n' "$j" "${attached[$((j - 1))]}" "$j" >> "$work/floorpre1"
+        printf 'link add vethp%d numtxqueues 1 numrxqueues 1 type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns %s\nlink set vethp%d master cni6b up\n' "$j" "${attached[$((j - 1))]}" "$j" >> "$work/floorpre1"
         local pchain; pchain=CNI-$(printf 'floorpre%016d' "$j")
         printf ':%s - [0:0]\n-A %s -d fc00::/7 -j ACCEPT\n-A %s -d ff00::/8 -j ACCEPT\n-A %s -j MASQUERADE\n-A POSTROUTING -s fd42:b:f::1:%x/128 -j %s\n' \
             "$pchain" "$pchain" "$pchain" "$pchain" "$j" "$pchain" >> "$work/floorpre3"
@@ -428,7 +429,7 @@ floor_node() {  # M → node $tag-floor$M, a bridge with M pods attached (their 
 
 floor_attach() {  # M I POD: one timed attach (and masquerade) of POD on node M
     local m=$1 i=$2 pod=$3 node=$tag-floor$1 a b c ping
-    printf 'link add vethf%d type veth peer name eth0 netns %s\nlink set vethf%d master cni6b up\n' "$i" "$pod" "$i" > "$work/floor1.$i"
+    printf 'link add vethf%d numtxqueues 1 numrxqueues 1 type veth peer name eth0 numtxqueues 1 numrxqueues 1 netns %s\nlink set vethf%d master cni6b up\n' "$i" "$pod" "$i" > "$work/floor1.$i"
     printf 'addr add fd42:b:f::%x/64 dev eth0 nodad\nlink set eth0 up\nroute add default via fd42:b:f::1 dev eth0\n' $((i + 1)) > "$work/floor2.$i"
     local chain; chain=CNI-$(printf 'floor%019d' "$i")
     printf '*nat\n:%s - [0:0]\n-A %s -d fc00::/7 -j ACCEPT\n-A %s -d ff00::/8 -j ACCEPT\n-A %s -j MASQUERADE\n-A POSTROUTING -s fd42:b:f::%x/128 -j %s\nCOMMIT\n' \

@@ -145,9 +145,13 @@ enum LinkRequest {
 
     static func veth(name: String, peerName: String, peerNamespaceFD: Int32?, mtu: UInt32?,
                      mac: MACAddress?, peerMAC: MACAddress?) -> NetlinkRequest {
-        var peer = basics(name: peerName, mtu: mtu, mac: peerMAC)
+        // One queue each way per end. By default the kernel allocates one per possible CPU and
+        // then cuts each end's real count to one, which waits for an expedited RCU grace period
+        // while holding RTNL: two per pair, and every other netlink writer on the node waits too.
+        let queues: [NetlinkAttribute] = [.u32(IFLA_NUM_TX_QUEUES, 1), .u32(IFLA_NUM_RX_QUEUES, 1)]
+        var peer = basics(name: peerName, mtu: mtu, mac: peerMAC) + queues
         if let fd = peerNamespaceFD { peer.append(.u32(IFLA_NET_NS_FD, UInt32(bitPattern: fd))) }
-        return create(basics(name: name, mtu: mtu, mac: mac) + [
+        return create(basics(name: name, mtu: mtu, mac: mac) + queues + [
             .nested(IFLA_LINKINFO, [
                 .string(IFLA_INFO_KIND, "veth"),
                 .nested(IFLA_INFO_DATA, [

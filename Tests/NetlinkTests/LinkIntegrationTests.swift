@@ -77,6 +77,11 @@ struct LinkIntegrationTests {
         #expect(eth0["ifindex"] as? Int == Int(host.linkIndex ?? -1))
         #expect(try node.ipJSON("link", "show", "dev", "veth-h1").first?["address"] as? String == "02:00:00:00:01:01")
         #expect(try node.ipJSON("link", "show").contains { $0["ifname"] as? String == "eth0" } == false)
+        // One queue each way on both ends (the kernel's default, one per CPU, costs two RCU grace
+        // periods under RTNL; this machine has more than one CPU).
+        for end in [eth0, try ipLink(node, "veth-h1")] {
+            #expect(end["num_tx_queues"] as? Int == 1 && end["num_rx_queues"] as? Int == 1, "\(end)")
+        }
 
         // Our lookup in the pod agrees and points back at the host end.
         let podEnd = try #require(try podSock.link(named: "eth0"))
