@@ -48,13 +48,24 @@ cleanup() {
     ip netns list 2>/dev/null | awk -v t="$tag-" 'index($1, t) == 1 { print "netns del " $1 }' > "$work/cleanup.batch" 2>/dev/null
     [[ -s $work/cleanup.batch ]] && ip -force -batch "$work/cleanup.batch" >/dev/null 2>&1
     rm -rf "$work"
+    if [[ ${files:-$work} != "$work" ]]; then rm -rf "$files"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 gcc -O2 -Wall -o "$work/nsrun" "$root/hack/bench/nsrun.c" || { echo "cannot build hack/bench/nsrun.c" >&2; exit 1; }
 nsrun=$work/nsrun
-mkdir -p "$work/res" "$work/out" "$work/data"
+# The harness's own files (each call's input, output and timing) go to a tmpfs when there is one:
+# creating them on ext4 (ext4_create → recently_deleted) slowed 8-way B ADDs from 233 to 193 pods/s
+# (ours) and from 64 to 56 (the reference's), a cost no runtime has: it reads a plugin's stdout from
+# a pipe. The lease stores ($work/data) stay on the disk, where a node keeps them.
+mkdir -p "$work/data"
+files=$work
+if [[ $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]] && shm=$(mktemp -d "/dev/shm/v6cni-bench.$$.XXXX"); then
+    files=$shm
+    ln -s "$files/res" "$work/res" && ln -s "$files/out" "$work/out"
+fi
+mkdir -p "$files/res" "$files/out"
 
 # ---------------------------------------------------------------- parameters
 if ((quick)); then
