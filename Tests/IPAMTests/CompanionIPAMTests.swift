@@ -34,7 +34,7 @@ struct CompanionIPAMTests {
     static func buildID(of bytes: [UInt8]) -> [UInt8]? {
         let dir = ScratchDirectory("buildid")
         let path = "\(dir.path)/file"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         var out = [UInt8](repeating: 0, count: 64)
         let n = v6cni_elf_build_id(path, &out, Int32(out.count))
         return n < 0 ? nil : Array(out.prefix(Int(n)))
@@ -63,7 +63,7 @@ struct CompanionIPAMTests {
     func tooLong() {
         let dir = ScratchDirectory("buildid")
         let path = "\(dir.path)/file"
-        FileManager.default.createFile(atPath: path, contents: Data(Self.elf(notes: Self.note(name: "GNU", type: 3, desc: Self.id))))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(Self.elf(notes: Self.note(name: "GNU", type: 3, desc: Self.id)))))
         var out = [UInt8](repeating: 0, count: 8)
         #expect(v6cni_elf_build_id(path, &out, 8) == -1)
         #expect(out == [UInt8](repeating: 0, count: 8))
@@ -75,7 +75,7 @@ struct CompanionIPAMTests {
         #expect(v6cni_companion_ipam_id(&expected) == 0)
         let dir = ScratchDirectory("buildid")
         let path = "\(dir.path)/host-local6"
-        FileManager.default.createFile(atPath: path, contents: Data(Self.elf(notes: Self.note(name: "GNU", type: 3, desc: [UInt8](repeating: 0, count: 20)))))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(Self.elf(notes: Self.note(name: "GNU", type: 3, desc: [UInt8](repeating: 0, count: 20))))))
         #expect(!CompanionIPAM.isCompanion(path))
     }
 }
