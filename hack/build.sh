@@ -27,7 +27,8 @@ for exe in host-local6 bridge6 ptp6; do
     install -m 0755 "$bindir/$exe" "$out/$exe"
 done
 # bridge6 and ptp6 run host-local6 in their own process when the file CNI_PATH names is this very
-# host-local6 (Sources/IPAM/CompanionIPAM.swift): they carry its build-id, written after a marker.
+# host-local6 (Sources/IPAM/CompanionIPAM.swift): they carry its build-id, written 28 bytes after the
+# start of the marker (its text, NUL and padding: V6_COMPANION_AT in Sources/CLinux/build_id.c).
 id=$(readelf -n "$out/host-local6" | awk '/Build ID:/ { print $3 }')
 [[ $id =~ ^[0-9a-f]{40}$ ]] || { echo "error: no 20-byte build-id in $out/host-local6" >&2; exit 1; }
 marker=v6cni:host-local6-build-id:
