@@ -48,6 +48,8 @@ public final class LibnlTransport: NetlinkTransport {
     private let socket: OpaquePointer   // struct nl_sock *
     private let callbacks: OpaquePointer  // struct nl_cb *
     public private(set) var filtersDumps = false
+    /// Twice the largest datagram the kernel makes for a dump (see `init`).
+    static let receiveBufferSize = 65536
 
     /// Opens a socket in the calling thread's current network namespace.
     public init() throws(KernelError) {
@@ -69,8 +71,14 @@ public final class LibnlTransport: NetlinkTransport {
         }
         socket = sk
         callbacks = cb
-        // Big dumps: let libnl peek for the datagram size instead of truncating.
-        nl_socket_enable_msg_peek(sk)
+        // One recvmsg per datagram, into a buffer no reply of ours can outgrow. By default libnl
+        // first peeks at each datagram for its size, then reads it: two system calls and two
+        // copies per reply. The kernel fills a dump's datagram up to the reader's largest
+        // recvmsg buffer, capped at 32 kB; a single reply to what we ask (a link without
+        // statistics or VF information, an address, a route, a neighbour) is a few hundred bytes
+        // to 2 kB. A longer one would fail as truncated (NLE_MSG_TRUNC), never be misread.
+        nl_socket_disable_msg_peek(sk)
+        _ = nl_socket_set_msg_buf_size(sk, Self.receiveBufferSize)
         let fd = nl_socket_get_fd(sk)
         var one: Int32 = 1
         let size = socklen_t(MemoryLayout<Int32>.size)

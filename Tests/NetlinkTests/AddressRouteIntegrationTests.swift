@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import IPAddressing
 import Testing
@@ -67,6 +68,28 @@ struct AddressRouteIntegrationTests {
 
         let e = expectKernelError { try sock.deleteAddress(IPPrefix("fd42:20::1/64")!, index: a.index) }
         #expect(e?.errno == EADDRNOTAVAIL && e?.isNotFound == true)
+    }
+
+    /// A dump larger than one datagram (the kernel fills one up to 32 kB) arrives whole, with
+    /// each datagram read by a single recvmsg into LibnlTransport's buffer.
+    @Test func dumpsLongerThanOneDatagramArriveWhole() throws {
+        let ns = try TestNamespace()
+        defer { ns.destroy() }
+        let (sock, a, _) = try setUpPair(ns)
+        let count = 700  // about 56 kB of RTM_NEWADDR messages
+        let batch = (1...count).map { "address add fd42:30::\(String($0, radix: 16))/64 dev va nodad" }
+            .joined(separator: "\n") + "\n"
+        let file = "/tmp/v6cni-test-addrs.\(getpid())"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data(batch.utf8)))
+        defer { unlink(file) }
+        try ns.ip("-6", "-batch", file)
+
+        let ours = try sock.addresses(index: a.index, family: .v6).map(\.prefix.description).filter { $0.hasPrefix("fd42:30::") }
+        let kernel = ((try ns.ipJSON("-6", "addr", "show", "dev", "va").first?["addr_info"] as? [[String: Any]]) ?? [])
+            .compactMap { $0["local"] as? String }.filter { $0.hasPrefix("fd42:30::") }
+        #expect(ours.count == count && kernel.count == count)
+        #expect(Set(ours) == Set(kernel.map { $0 + "/64" }))
+        #expect(try sock.addresses().count >= count)
     }
 
     @Test func duplicateAddressIsEEXISTWithOperationText() throws {

@@ -181,6 +181,25 @@ import Testing
         #expect(link.operState == .up)
     }
 
+    @Test func attributeListWalksInOrderMasksFlagsAndStopsAtAMalformedTail() {
+        // IFLA_IFNAME "ab"; IFLA_MTU 1400; IFLA_LINKINFO with NLA_F_NESTED set; IFLA_LINK with a
+        // 2-byte value (too short for a u32); then a header whose length runs past the end.
+        var b: [UInt8] = [7, 0, UInt8(IFLA_IFNAME), 0] + Array("ab".utf8) + [0, 0]
+        b += [8, 0, UInt8(IFLA_MTU), 0] + UInt32(1400).nativeBytes
+        b += [12, 0, UInt8(IFLA_LINKINFO), 0x80] + [8, 0, 1, 0] + Array("veth".utf8)
+        b += [6, 0, UInt8(IFLA_LINK), 0, 9, 9, 0, 0]
+        b += [40, 0, UInt8(IFLA_MASTER), 0, 1, 0, 0, 0]
+        let a = AttributeList([0xff, 0xff] + b, from: 2)
+        #expect(a.entries.map(\.kind) == [Int(IFLA_IFNAME), Int(IFLA_MTU), Int(IFLA_LINKINFO), Int(IFLA_LINK)])
+        #expect(a.string(Int(IFLA_IFNAME)) == "ab")
+        #expect(a.u32(Int(IFLA_MTU)) == 1400 && a.u16(Int(IFLA_MTU)) == 1400)
+        #expect(a.nested(Int(IFLA_LINKINFO))?.string(1) == "veth")
+        #expect(a[Int(IFLA_LINK)] == [9, 9] && a.u32(Int(IFLA_LINK)) == nil)
+        #expect(a[Int(IFLA_MASTER)] == nil)  // past the malformed length
+        #expect(a[Int(IFLA_OPERSTATE)] == nil)
+        #expect(AttributeList(b, from: b.count + 8).entries.isEmpty)
+    }
+
     @Test func macAddressParsing() {
         #expect(MACAddress("AA:bb:0c:dd:ee:0F")?.description == "aa:bb:0c:dd:ee:0f")
         #expect(MACAddress("aa:bb:cc:dd:ee") == nil)
