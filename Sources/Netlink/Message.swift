@@ -160,7 +160,8 @@ public struct NetlinkMessage: Equatable, Sendable {
 ///
 /// Nothing is copied or collected up front: a lookup walks the TLVs. A link reply has some fifty
 /// attributes of which a `Link` reads ten, and collecting them all (an array of slices, each
-/// retaining the message) cost more than every walk of them (callgrind: 9 % of a bridge6 ADD).
+/// retaining the message) cost more than all the walks. With LibnlTransport's single recvmsg per
+/// reply: 2.21M → 2.06M instructions for a bridge6 ADD (callgrind).
 public struct AttributeList: Sendable, Sequence {
     public struct Entry: Sendable {
         public var type: UInt16
@@ -217,11 +218,11 @@ public struct AttributeList: Sendable, Sequence {
     public func u8(_ kind: Int) -> UInt8? { self[kind]?.first }
     public func u16(_ kind: Int) -> UInt16? { self[kind].flatMap { Self.load($0, as: UInt16.self) } }
     public func u32(_ kind: Int) -> UInt32? { self[kind].flatMap { Self.load($0, as: UInt32.self) } }
+    public func s32(_ kind: Int) -> Int32? { u32(kind).map { Int32(bitPattern: $0) } }
 
     private static func load<T: FixedWidthInteger>(_ v: ArraySlice<UInt8>, as _: T.Type) -> T? {
         v.withUnsafeBytes { $0.count >= MemoryLayout<T>.size ? $0.loadUnaligned(as: T.self) : nil }
     }
-    public func s32(_ kind: Int) -> Int32? { u32(kind).map { Int32(bitPattern: $0) } }
 
     /// A string attribute without its trailing NUL(s).
     public func string(_ kind: Int) -> String? {
