@@ -184,13 +184,19 @@ public struct AttributeList: Sendable, Sequence {
         var i: Int
 
         public mutating func next() -> Entry? {
-            guard i + 4 <= bytes.endIndex else { return nil }
-            let len = Int(UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8)
-            let type = UInt16(bytes[i + 2]) | UInt16(bytes[i + 3]) << 8
-            guard len >= 4, i + len <= bytes.endIndex else { i = bytes.endIndex; return nil }
+            guard let (len, type) = AttributeList.header(bytes, at: i) else { i = bytes.endIndex; return nil }
             defer { i += align4(len) }
             return Entry(type: type, value: bytes[(i + 4)..<(i + len)])
         }
+    }
+
+    /// Length and type of the attribute at `i`; nil at the end or where a length runs past it.
+    @inline(__always)
+    static func header(_ bytes: ArraySlice<UInt8>, at i: Int) -> (Int, UInt16)? {
+        guard i + 4 <= bytes.endIndex else { return nil }
+        let len = Int(UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8)
+        guard len >= 4, i + len <= bytes.endIndex else { return nil }
+        return (len, UInt16(bytes[i + 2]) | UInt16(bytes[i + 3]) << 8)
     }
 
     public func makeIterator() -> Iterator { Iterator(bytes: bytes, i: bytes.startIndex) }
@@ -200,12 +206,8 @@ public struct AttributeList: Sendable, Sequence {
 
     public subscript(kind: Int) -> ArraySlice<UInt8>? {
         var i = bytes.startIndex
-        while i + 4 <= bytes.endIndex {
-            let len = Int(UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8)
-            guard len >= 4, i + len <= bytes.endIndex else { return nil }
-            if Int((UInt16(bytes[i + 2]) | UInt16(bytes[i + 3]) << 8) & nlaTypeMask) == kind {
-                return bytes[(i + 4)..<(i + len)]
-            }
+        while let (len, type) = Self.header(bytes, at: i) {
+            if Int(type & nlaTypeMask) == kind { return bytes[(i + 4)..<(i + len)] }
             i += align4(len)
         }
         return nil
